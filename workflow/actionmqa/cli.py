@@ -1,0 +1,55 @@
+"""The ``actionmqa`` command: one sub-command per workflow stage, one verb per rule.
+
+Each stage lives in its own module and contributes its parser through a ``register``
+function, so this file only lists the stages. Stage modules import heavy dependencies
+(torch, decord) inside their handlers, which keeps ``actionmqa --help`` fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from actionmqa.errors import InputError
+
+#: stage name -> module that defines ``register(subparsers)``
+STAGES: dict[str, str] = {
+    "toyworld": "actionmqa.toyworld.cli",
+    "data": "actionmqa.ek100.cli",
+    "video": "actionmqa.video.cli",
+    "specialist": "actionmqa.specialist.cli",
+    "mqa": "actionmqa.mqa.cli",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="actionmqa", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    stages = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
+    for name, module in STAGES.items():
+        importlib.import_module(module).register(stages)
+        assert name in stages.choices, f"{module} did not register '{name}'"
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        args.func(args)
+    except InputError as exc:
+        # Bad input is the user's to fix: one clear line, no traceback.
+        print(f"actionmqa {args.stage}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

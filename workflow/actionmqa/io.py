@@ -1,0 +1,85 @@
+"""Atomic, deterministic file output and content hashing.
+
+Every output of the workflow is written through these helpers: a temporary file in the
+target directory, then ``os.replace``, so a killed job never leaves a half-written file that
+Snakemake would mistake for a finished one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | Path, mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
+    """Open a temporary sibling of ``path`` and move it into place only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        if "b" not in mode:
+            kwargs.setdefault("encoding", "utf-8")
+            kwargs.setdefault("newline", "\n")
+        with open(tmp, mode, **kwargs) as handle:
+            yield handle
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def dumps_canonical(obj: Any) -> str:
+    """JSON with sorted keys and no whitespace variance: identical objects give identical bytes."""
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Write pretty, key-sorted JSON atomically (a trailing newline included)."""
+    with atomic_open(path) as handle:
+        json.dump(obj, handle, sort_keys=True, indent=2, ensure_ascii=False)
+        handle.write("\n")
+
+
+def write_jsonl(path: str | Path, records: Iterable[Any]) -> int:
+    """Write one canonical JSON object per line atomically; returns the number of lines."""
+    n = 0
+    with atomic_open(path) as handle:
+        for record in records:
+            handle.write(dumps_canonical(record))
+            handle.write("\n")
+            n += 1
+    return n
+
+
+def read_jsonl(path: str | Path) -> list[Any]:
+    """Read a JSONL file; a malformed line raises an error naming the file and line."""
+    from actionmqa.errors import InputError
+
+    records = []
+    with open(path, encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise InputError(path, f"line {lineno} is not valid JSON ({exc.msg})") from exc
+    return records
+
+
+def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
