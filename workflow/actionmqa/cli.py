@@ -22,6 +22,7 @@ STAGES: dict[str, str] = {
     "video": "actionmqa.video.cli",
     "specialist": "actionmqa.specialist.cli",
     "mqa": "actionmqa.mqa.cli",
+    "bench": "actionmqa.bench.cli",
 }
 
 
