@@ -1,0 +1,27 @@
+# actionmqa: the LLaVAction paper, end to end, as one Snakemake DAG.
+#
+#   snakemake -c all                                   # the embedded toy world, offline, on a CPU
+#   snakemake --configfile config/paper.yaml --profile config/profiles/slurm
+#
+# Stages and their targets (read rules/ top to bottom to know the pipeline):
+#   data        annotations (toy world or EK100 download), validation report, label map, videos
+#   specialist  the hard-distractor source: order-blind clip classifiers, cross-validated predictions
+#   benchmark   EPIC-KITCHENS-100-MQA: random, medium and hard distractors, frozen JSONL + manifests
+#   perf        decoding throughput of the video backends, as ratios to a baseline of the same run
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/specialist.smk"
+include: "rules/benchmark.smk"
+include: "rules/perf.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.data.input,
+        rules.specialist.input,
+        rules.benchmark.input,

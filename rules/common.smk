@@ -1,0 +1,140 @@
+# Config validation, the command every rule calls, and the input functions (get_*) of the DAG.
+
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+# Rules run `python -m actionmqa` from the package under workflow/, so a checkout works in any
+# environment that has the dependencies (conda envs/ included) without installing the package,
+# and editing package code never counts as a changed rule script.
+PACKAGE_ROOT = Path(workflow.basedir) / "workflow"
+# (Snakemake formats the prefix too: doubled braces reach bash as single ones.)
+shell.prefix(f"set -euo pipefail; export PYTHONPATH='{PACKAGE_ROOT}'${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
+
+sys.path.insert(0, str(PACKAGE_ROOT))
+from actionmqa.config import config_errors, format_config_errors, load_schema
+
+SCHEMA = Path(workflow.basedir) / "config" / "schemas" / "config.schema.yaml"
+if problems := config_errors(config, load_schema(SCHEMA)):
+    raise WorkflowError(format_config_errors("schema: config/schemas/config.schema.yaml", problems))
+validate(config, "../config/schemas/config.schema.yaml")  # fills in the schema's defaults
+
+DATASET = config["dataset"]
+SPLITS = ("train", "validation")
+DISTRACTORS = ("random", "medium", "hard")
+
+if DATASET == "ek100" and not config["videos"]["root"]:
+    raise WorkflowError("config key 'videos.root': dataset ek100 needs the root of the EK100 videos")
+for _level, _source in config["mqa"]["distractors"].items():
+    if _source.get("specialist") and _source["specialist"] not in config["specialist"]["variants"]:
+        raise WorkflowError(
+            f"config key 'mqa.distractors.{_level}.specialist': '{_source['specialist']}' is not one of "
+            f"the specialist variants {sorted(config['specialist']['variants'])}"
+        )
+
+
+wildcard_constraints:
+    dataset=DATASET,
+    split="|".join(SPLITS),
+    distractors="|".join(DISTRACTORS),
+    variant="|".join(config["specialist"]["variants"]) or "none",
+    feature_set="appearance|full",
+
+
+# ---------------------------------------------------------------- data
+
+TOY_ANNOTATION_FILES = (
+    "EPIC_100_train.csv",
+    "EPIC_100_validation.csv",
+    "EPIC_100_verb_classes.csv",
+    "EPIC_100_noun_classes.csv",
+    "EPIC_100_video_info.csv",
+    "EPIC_100_unseen_participant_ids_validation.csv",
+    "EPIC_100_tail_verbs.csv",
+    "EPIC_100_tail_nouns.csv",
+)
+
+
+def get_annotations_dir(wildcards=None):
+    """The folder holding the EK100-format CSVs: rendered (toy) or downloaded (ek100)."""
+    return "results/toy/world/annotations" if DATASET == "toy" else "results/ek100/annotations"
+
+
+def get_annotation_files(wildcards=None):
+    files = TOY_ANNOTATION_FILES if DATASET == "toy" else config["annotations"]["files"]
+    return [f"{get_annotations_dir()}/{name}" for name in files]
+
+
+def get_split_csv(wildcards):
+    return f"{get_annotations_dir()}/EPIC_100_{wildcards.split}.csv"
+
+
+def get_source_video_root(wildcards=None):
+    """Videos in the official layout: the toy world's render, or the user's EK100 copy."""
+    return "results/toy/world/videos" if DATASET == "toy" else config["videos"]["root"]
+
+
+def get_source_videos(wildcards=None):
+    """What the DAG can track of the source videos: the toy render (EK100 videos are the user's)."""
+    return ["results/toy/world/videos"] if DATASET == "toy" else []
+
+
+def get_read_video_root(wildcards=None):
+    """The tree clips are decoded from, in the configured layout."""
+    if config["videos"]["layout"] == "chunks":
+        return f"results/{DATASET}/video/chunks"
+    return get_source_video_root()
+
+
+def get_video_index(wildcards=None):
+    """Proof that every video the annotations need exists and opens (rules depend on it)."""
+    return f"results/{DATASET}/video/index.json"
+
+
+# ---------------------------------------------------------------- specialist
+
+
+def get_specialist_features(wildcards):
+    feature_set = config["specialist"]["variants"][wildcards.variant]["feature_set"]
+    return {
+        split: f"results/{wildcards.dataset}/specialist/features/{split}_{feature_set}.npz"
+        for split in SPLITS
+    }
+
+
+# ---------------------------------------------------------------- benchmark
+
+
+def get_distractor_predictions(wildcards):
+    """The ranked-prediction file behind medium/hard distractors (none for random)."""
+    if wildcards.distractors == "random":
+        return []
+    source = config["mqa"]["distractors"][wildcards.distractors]
+    if "specialist" in source:
+        return f"results/{wildcards.dataset}/specialist/{source['specialist']}/predictions_{wildcards.split}.json"
+    try:
+        return source["predictions"][wildcards.split]
+    except KeyError:
+        raise WorkflowError(
+            f"config key 'mqa.distractors.{wildcards.distractors}.predictions.{wildcards.split}': "
+            f"no prediction file given for split {wildcards.split}"
+        ) from None
+
+
+def get_distractor_source_name(wildcards):
+    if wildcards.distractors == "random":
+        return "random"
+    source = config["mqa"]["distractors"][wildcards.distractors]
+    return source.get("name") or f"specialist-{source['specialist']}"
+
+
+def get_mqa_files(wildcards=None):
+    return [
+        f"results/{DATASET}/mqa/{split}_{distractors}.jsonl"
+        for split in config["mqa"]["splits"]
+        for distractors in DISTRACTORS
+    ]

@@ -1,0 +1,126 @@
+# Stage "data": EK100-format annotations and videos, validated, plus the label map.
+#   toy:   the toy kitchen world is rendered (annotations, videos, scene descriptions)
+#   ek100: annotations are downloaded at a pinned commit (sha256 checked); videos are the user's
+
+
+rule data:
+    input:
+        f"results/{DATASET}/data/report.json",
+        f"results/{DATASET}/data/labels.json",
+        get_video_index(),
+
+
+rule toyworld:
+    output:
+        annotations=expand("results/toy/world/annotations/{name}", name=TOY_ANNOTATION_FILES),
+        videos=directory("results/toy/world/videos"),
+        scenes="results/toy/world/scenes.jsonl",
+        manifest="results/toy/world/manifest.json",
+    params:
+        seed=config["seed"],
+        world=config["toyworld"],
+    log:
+        "logs/toy/toyworld.log",
+    benchmark:
+        "benchmarks/toy/toyworld.tsv"
+    conda:
+        "../envs/data.yaml"
+    shell:
+        "python -m actionmqa toyworld generate --out results/toy/world --seed {params.seed}"
+        " --n-train {params.world[n_train]} --n-val {params.world[n_val]}"
+        " --size {params.world[size]} --fps {params.world[fps]} > {log} 2>&1"
+
+
+rule fetch_annotations:
+    output:
+        expand("results/ek100/annotations/{name}", name=config["annotations"]["files"]),
+    params:
+        base_url=config["annotations"]["base_url"],
+        files=config["annotations"]["files"],
+    log:
+        "logs/ek100/fetch_annotations.log",
+    conda:
+        "../envs/data.yaml"
+    shell:
+        "python -m actionmqa data fetch --base-url {params.base_url} --out results/ek100/annotations"
+        " --files {params.files} > {log} 2>&1"
+
+
+rule validate_annotations:
+    input:
+        get_annotation_files,
+    output:
+        "results/{dataset}/data/report.json",
+    params:
+        annotations=get_annotations_dir,
+    log:
+        "logs/{dataset}/validate_annotations.log",
+    conda:
+        "../envs/data.yaml"
+    shell:
+        "python -m actionmqa data validate --annotations-dir {params.annotations} --out {output} > {log} 2>&1"
+
+
+rule label_map:
+    input:
+        get_annotation_files,
+    output:
+        "results/{dataset}/data/labels.json",
+    params:
+        annotations=get_annotations_dir,
+    log:
+        "logs/{dataset}/label_map.log",
+    conda:
+        "../envs/data.yaml"
+    shell:
+        "python -m actionmqa data labels --annotations-dir {params.annotations} --out {output} > {log} 2>&1"
+
+
+rule chunk_videos:
+    input:
+        segments=expand("{dir}/EPIC_100_{split}.csv", dir=get_annotations_dir(), split=SPLITS),
+        videos=get_source_videos(),
+    output:
+        directory("results/{dataset}/video/chunks"),
+    params:
+        source=get_source_video_root,
+        chunk_sec=config["videos"]["chunk_sec"],
+        fps=config["videos"]["chunk_fps"],
+        short_side=(
+            f"--short-side {config['videos']['short_side']}" if config["videos"]["short_side"] else ""
+        ),
+    threads: 4
+    resources:
+        runtime=24 * 60,
+    log:
+        "logs/{dataset}/chunk_videos.log",
+    benchmark:
+        "benchmarks/{dataset}/chunk_videos.tsv"
+    conda:
+        "../envs/video.yaml"
+    shell:
+        "python -m actionmqa video chunk --video-root {params.source} --out-root {output}"
+        " --videos-from {input.segments} --chunk-sec {params.chunk_sec} --fps {params.fps}"
+        " {params.short_side} > {log} 2>&1"
+
+
+rule probe_videos:
+    input:
+        segments=expand("{dir}/EPIC_100_{split}.csv", dir=get_annotations_dir(), split=SPLITS),
+        videos=(
+            [f"results/{DATASET}/video/chunks"]
+            if config["videos"]["layout"] == "chunks"
+            else get_source_videos()
+        ),
+    output:
+        "results/{dataset}/video/index.json",
+    params:
+        root=get_read_video_root,
+        layout=config["videos"]["layout"],
+    log:
+        "logs/{dataset}/probe_videos.log",
+    conda:
+        "../envs/video.yaml"
+    shell:
+        "python -m actionmqa video probe --video-root {params.root} --layout {params.layout}"
+        " --segments {input.segments} --out {output} > {log} 2>&1"

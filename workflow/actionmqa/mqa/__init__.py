@@ -1,0 +1,1 @@
+"""EPIC-KITCHENS-100-MQA: the frozen multiple-choice benchmark built from EK100 segments."""

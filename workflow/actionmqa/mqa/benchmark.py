@@ -1,0 +1,52 @@
+"""Build one frozen benchmark file and its manifest from an annotations directory (the ``mqa build`` verb)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from actionmqa.ek100.annotations import AnnotationSet, load_annotation_dir
+from actionmqa.ek100.schema import NOUN_CLASSES_FILE, SPLIT_FILES, VERB_CLASSES_FILE
+from actionmqa.errors import InputError
+from actionmqa.io import write_json, write_jsonl
+from actionmqa.mqa.builder import BuildConfig, build_records
+from actionmqa.mqa.distractors import DistractorKind
+from actionmqa.mqa.manifest import build_manifest, manifest_path
+from actionmqa.specialist.predictions import load_predictions
+
+log = logging.getLogger(__name__)
+
+
+def default_source(kind: DistractorKind, predictions: Path | None) -> str:
+    """``random``, or the prediction file's stem (``tim_pred_ids_val``) when no name is given."""
+    return predictions.stem if kind.needs_predictions and predictions is not None else DistractorKind.RANDOM.value
+
+
+def build_benchmark(
+    annotations_dir: Path, config: BuildConfig, out: Path, predictions: Path | None = None
+) -> dict[str, Any]:
+    """Write ``out`` (JSONL, one record per segment) and its manifest; returns the manifest."""
+    if config.distractors.needs_predictions and predictions is None:
+        raise InputError(None, f"{config.distractors.value} distractors need a specialist prediction file")
+    if not config.distractors.needs_predictions and predictions is not None:
+        raise InputError(predictions, "random distractors use no prediction file; leave it out")
+    ann = load_annotation_dir(annotations_dir)
+    ranked = None
+    if predictions is not None:
+        ranked = load_predictions(predictions, ann.split(config.split), min_k=config.n_options)
+    result = build_records(ann, config, ranked)
+    write_jsonl(out, (record.model_dump(mode="json") for record in result.records))
+    inputs = _annotation_inputs(ann) | ({"predictions": predictions} if predictions is not None else {})
+    manifest = build_manifest(out, config, result, inputs)
+    write_json(manifest_path(out), manifest)
+    log.info(
+        "%s: %d records, answer positions %s", out, manifest["records"], manifest["answer_position_counts"]
+    )
+    return manifest
+
+
+def _annotation_inputs(ann: AnnotationSet) -> dict[str, Path]:
+    """The files that shape the records: every loaded split (label space, pools) and the class files."""
+    names = [SPLIT_FILES[split] for split in sorted(ann.splits)] + [VERB_CLASSES_FILE, NOUN_CLASSES_FILE]
+    return {name: ann.root / name for name in names}

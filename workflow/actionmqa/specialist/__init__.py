@@ -1,0 +1,1 @@
+"""The specialist action model: the source of the hard and medium distractors."""
