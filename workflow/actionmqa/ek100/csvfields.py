@@ -91,6 +91,12 @@ def _first_position(mask: pd.Series) -> int | None:
     return int(positions[0]) if positions.size else None
 
 
+def _cell(values: pd.Series, position: int) -> tuple[Any, int]:
+    """(value as a plain Python object, its data row): messages show 5, not np.int64(5)."""
+    value = values.iloc[position]
+    return (value.item() if isinstance(value, np.generic) else value), int(values.index[position])
+
+
 def first_row(mask: pd.Series) -> int | None:
     """The data row (index label) of the first True in ``mask``, or None.
 
@@ -157,16 +163,15 @@ def require_unique(values: pd.Series, path: Path, key: str) -> None:
     """No value may repeat; the error names the repeat's row and the row it first appeared in."""
     position = _first_position(values.duplicated())
     if position is not None:
-        value = values.iloc[position]
-        original = first_row(values == value)
-        raise InputError(path, f"{value!r} repeats row {original}", row=int(values.index[position]), key=key)
+        value, row = _cell(values, position)
+        raise InputError(path, f"{value!r} repeats row {first_row(values == value)}", row=row, key=key)
 
 
 def require_below(values: pd.Series, path: Path, key: str, limit: int) -> None:
     """Integer ids (a column, or an exploded list column) must lie in ``[0, limit)``."""
     position = _first_position((values < 0) | (values >= limit))
     if position is not None:
-        value, row = values.iloc[position], int(values.index[position])
+        value, row = _cell(values, position)
         raise InputError(path, f"{value} is outside [0, {limit})", row=row, key=key)
 
 
@@ -174,5 +179,5 @@ def require_member(values: pd.Series, allowed: Collection[Any], path: Path, key:
     """Each value must appear in ``allowed`` (the ids of a class table, the videos of the video info)."""
     position = _first_position(~values.isin(list(allowed)))
     if position is not None:
-        value, row = values.iloc[position], int(values.index[position])
+        value, row = _cell(values, position)
         raise InputError(path, f"{value!r} is not in {table}", row=row, key=key)
