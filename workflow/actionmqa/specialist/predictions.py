@@ -61,7 +61,9 @@ def load_predictions(path: Path, segments: pd.DataFrame, *, min_k: int = 1) -> d
     except json.JSONDecodeError as exc:
         raise InputError(path, f"not valid JSON ({exc.msg}, line {exc.lineno})") from exc
     if not isinstance(document, dict):
-        raise InputError(path, f"expected a JSON object keyed by CSV row index, got {type(document).__name__}")
+        raise InputError(
+            path, f"expected a JSON object keyed by CSV row index, got {type(document).__name__}"
+        )
     expected = [str(row) for row in segments.index]
     _check_keys(path, expected, document.keys())
     loaded: dict[int, list[str]] = {}
@@ -79,7 +81,9 @@ def _check_keys(path: Path, expected: Sequence[str], found: Iterable[str]) -> No
     if missing:
         problems.append(f"{len(missing)} of {len(expected)} rows missing (first: {_listing(missing)})")
     if extra:
-        problems.append(f"{len(extra)} keys that are not rows of the segments table (first: {_listing(extra)})")
+        problems.append(
+            f"{len(extra)} keys that are not rows of the segments table (first: {_listing(extra)})"
+        )
     if problems:
         raise InputError(path, "; ".join(problems))
 
@@ -91,7 +95,9 @@ def _check_entry(path: Path, key: str, entry: Any, target: str, *, min_k: int) -
     if not isinstance(predictions, list) or not all(
         isinstance(vn, str) and _VN.match(vn) for vn in predictions
     ):
-        raise InputError(path, f"'predictions' must be a list of \"verb:noun\" strings, got {predictions!r}", key=key)
+        raise InputError(
+            path, f"'predictions' must be a list of \"verb:noun\" strings, got {predictions!r}", key=key
+        )
     if len(set(predictions)) != len(predictions):
         raise InputError(path, f"'predictions' repeats a class: {predictions!r}", key=key)
     if len(predictions) < min_k:
