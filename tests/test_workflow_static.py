@@ -1,0 +1,69 @@
+"""The workflow definition itself: lint, dry runs of both configs, config errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from actionmqa.config import config_errors, load_schema
+from workflow_helpers import REPO, snakemake
+
+SCHEMA = load_schema(REPO / "config" / "schemas" / "config.schema.yaml")
+
+
+def test_lint_is_clean(tmp_path):
+    result = snakemake(tmp_path, "--lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("configfile", ["config/config.yaml", "config/paper.yaml"])
+def test_dry_run_plans_every_stage_without_data(tmp_path, configfile):
+    result = snakemake(tmp_path, "-n", "--quiet", "rules", configfile=configfile)
+    assert result.returncode == 0, result.stderr
+    planned = result.stdout + result.stderr
+    for rule in ("validate_annotations", "label_map", "probe_videos", "specialist_features",
+                 "specialist_fit", "mqa_build"):
+        assert rule in planned
+    assert ("fetch_annotations" if "paper" in configfile else "toyworld") in planned
+
+
+def test_paper_run_chunks_videos_and_fetches_annotations(tmp_path):
+    result = snakemake(tmp_path, "-n", "--quiet", "rules", configfile="config/paper.yaml")
+    assert "chunk_videos" in result.stdout + result.stderr
+    assert "toyworld" not in result.stdout + result.stderr
+
+
+def test_bad_config_names_the_key(tmp_path):
+    result = snakemake(tmp_path, "-n", "--config", "dataset=kitchen", "seed=-1")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "config key 'dataset': 'kitchen' is not one of ['toy', 'ek100']" in output
+    assert "config key 'seed': -1 is less than the minimum of 0" in output
+
+
+def test_unknown_specialist_in_distractors_is_an_error(tmp_path):
+    result = snakemake(
+        tmp_path, "-n", "--config", "mqa={'distractors': {'medium': {'specialist': 'medium'}, 'hard': {'specialist': 'tim'}}}"
+    )
+    assert result.returncode != 0
+    assert "config key 'mqa.distractors.hard.specialist': 'tim' is not one of" in result.stdout + result.stderr
+
+
+def test_both_configs_satisfy_the_schema():
+    import yaml
+
+    for name in ("config.yaml", "paper.yaml"):
+        config = yaml.safe_load((REPO / "config" / name).read_text())
+        assert config_errors(config, SCHEMA) == []
+
+
+def test_config_errors_lists_every_problem_with_its_path():
+    errors = config_errors(
+        {"dataset": "toy", "videos": {"layout": "tiles"}, "specialist": {"folds": "5", "depth": 3}}, SCHEMA
+    )
+    assert errors == [
+        "config key 'specialist': Additional properties are not allowed ('depth' was unexpected)"
+        " (unknown key: check its spelling against config/schemas/config.schema.yaml)",
+        "config key 'specialist.folds': '5' is not of type 'integer'",
+        "config key 'videos.layout': 'tiles' is not one of ['whole', 'chunks']",
+    ]
