@@ -35,7 +35,9 @@ def hits_at_k(ranked: Sequence[Sequence[Hashable]], targets: Sequence[Hashable],
     """Boolean per row: is the target among the first ``k`` entries of its ranking?"""
     if len(ranked) != len(targets):
         raise ValueError(f"{len(ranked)} rankings for {len(targets)} targets")
-    return np.array([target in list(row[:k]) for row, target in zip(ranked, targets, strict=True)], dtype=bool)
+    return np.array(
+        [target in list(row[:k]) for row, target in zip(ranked, targets, strict=True)], dtype=bool
+    )
 
 
 def recognition_metrics(
@@ -62,7 +64,9 @@ def recognition_metrics(
     }
     subsets = subsets or Subsets()
     action_hits = hits_at_k(ranked_actions, targets["action"], 1)
-    in_tail = segments["verb_class"].isin(subsets.tail_verbs) | segments["noun_class"].isin(subsets.tail_nouns)
+    in_tail = segments["verb_class"].isin(subsets.tail_verbs) | segments["noun_class"].isin(
+        subsets.tail_nouns
+    )
     unseen = segments["participant_id"].isin(subsets.unseen_participants)
     for name, mask in (("tail", in_tail.to_numpy()), ("unseen", unseen.to_numpy())):
         if mask.any():

@@ -36,7 +36,9 @@ class FitConfig:
     inverse_l2: float = 1.0
 
     def classifier(self) -> ClassifierConfig:
-        return ClassifierConfig(inverse_l2=self.inverse_l2, seed=derive_seed(self.seed, "specialist-model") % 2**32)
+        return ClassifierConfig(
+            inverse_l2=self.inverse_l2, seed=derive_seed(self.seed, "specialist-model") % 2**32
+        )
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,9 @@ def run_specialist(
         log.warning("top-k %d exceeds the %d actions of the label space", config.top_k, len(actions))
     folds = assign_folds(train.segments["uid"].tolist(), config.n_folds, config.seed)
     log.info("cross-validating on %d train rows in %d folds", len(folds), config.n_folds)
-    train_scores = cross_validated_scores(train.features, train.verbs, train.nouns, folds, config.classifier())
+    train_scores = cross_validated_scores(
+        train.features, train.verbs, train.nouns, folds, config.classifier()
+    )
     log.info("fitting on all train rows for %d val rows", len(val.segments))
     model = VerbNounClassifier(config.classifier()).fit(train.features, train.verbs, train.nouns)
     val_scores = model.score(val.features)

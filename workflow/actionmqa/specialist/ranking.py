@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from actionmqa.ek100.labels import split_vn
 from actionmqa.specialist.classifier import HeadScores
 
 #: Rows scored at once: bounds memory to about ``batch * n_actions`` floats (EK100: 3,806 actions).
@@ -21,12 +22,10 @@ BATCH_ROWS = 4096
 
 def split_actions(actions: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """``["3:12", ...]`` -> (verb ids, noun ids) as int arrays."""
-    pairs = [vn.split(":") for vn in actions]
-    if any(len(pair) != 2 for pair in pairs):
-        raise ValueError(f"actions must be 'verb:noun' strings, got {actions[:3]!r}...")
+    pairs = [split_vn(vn) for vn in actions]
     return (
-        np.array([int(v) for v, _ in pairs], dtype=np.int64),
-        np.array([int(n) for _, n in pairs], dtype=np.int64),
+        np.array([verb for verb, _ in pairs], dtype=np.int64),
+        np.array([noun for _, noun in pairs], dtype=np.int64),
     )
 
 
