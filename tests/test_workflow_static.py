@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from actionmqa.config import config_errors, load_schema
 from workflow_helpers import REPO, snakemake
 
@@ -42,11 +41,11 @@ def test_bad_config_names_the_key(tmp_path):
 
 
 def test_unknown_specialist_in_distractors_is_an_error(tmp_path):
-    result = snakemake(
-        tmp_path, "-n", "--config", "mqa={'distractors': {'medium': {'specialist': 'medium'}, 'hard': {'specialist': 'tim'}}}"
-    )
+    sources = "{'medium': {'specialist': 'medium'}, 'hard': {'specialist': 'tim'}}"
+    result = snakemake(tmp_path, "-n", "--config", f"mqa={{'distractors': {sources}}}")
+    output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "config key 'mqa.distractors.hard.specialist': 'tim' is not one of" in result.stdout + result.stderr
+    assert "config key 'mqa.distractors.hard.specialist': 'tim' is not one of" in output
 
 
 def test_both_configs_satisfy_the_schema():
