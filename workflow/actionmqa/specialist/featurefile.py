@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,3 +81,17 @@ def load_features(path: str | Path) -> FeatureTable:
         names=tuple(str(n) for n in arrays["names"]),
         feature_set=str(arrays["feature_set"]),
     )
+
+
+def load_matching_features(paths: Sequence[str | Path]) -> list[FeatureTable]:
+    """Load feature files that one model will use together (train and val): same set, same columns."""
+    tables = [load_features(path) for path in paths]
+    reference = tables[0]
+    for path, table in zip(paths[1:], tables[1:], strict=True):
+        if (table.feature_set, table.names) != (reference.feature_set, reference.names):
+            raise InputError(
+                path,
+                f"features '{table.feature_set}' ({len(table.names)} columns) do not match "
+                f"'{reference.feature_set}' ({len(reference.names)} columns) of {paths[0]}",
+            )
+    return tables

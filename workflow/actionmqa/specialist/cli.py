@@ -1,0 +1,147 @@
+"""``actionmqa specialist {features, fit, validate}``: the hard-distractor source as three rule-sized steps.
+
+Features are the slow, video-bound part and are cached per split and feature set, so refitting
+(other folds, seed or top-k) never decodes video again. ``validate`` checks a user's own
+TIM/AVION file against the CSV before a benchmark is built from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from actionmqa.specialist.features import FEATURE_SETS
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "validation")
+
+
+def register(stages: argparse._SubParsersAction) -> None:
+    parser = stages.add_parser(
+        "specialist", help="built-in specialist: clip features, fit, validate predictions"
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    features = verbs.add_parser("features", help="order-blind clip features of one split (.npz)")
+    _annotations_arg(features)
+    features.add_argument("--video-root", type=Path, required=True)
+    features.add_argument("--layout", choices=("whole", "chunks"), default="whole")
+    features.add_argument("--chunk-sec", type=int, default=15, help="chunk length of the 'chunks' layout")
+    features.add_argument("--backend", choices=("pyav", "decord"), default="pyav")
+    features.add_argument("--split", choices=SPLITS, required=True)
+    features.add_argument("--frames", type=int, default=8, help="frames per clip (segment midpoints)")
+    features.add_argument("--feature-set", choices=FEATURE_SETS, default="full")
+    features.add_argument("--out", type=Path, required=True)
+    features.set_defaults(func=_features)
+
+    fit = verbs.add_parser("fit", help="k-fold train predictions, full-train val predictions, metrics")
+    _annotations_arg(fit)
+    fit.add_argument("--train-features", type=Path, required=True)
+    fit.add_argument("--val-features", type=Path, required=True)
+    fit.add_argument("--folds", type=int, default=5)
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--top-k", type=int, default=20, help=">= 10 for SFT distractors, 20 for two-stage")
+    fit.add_argument("--inverse-l2", type=float, default=1.0, help="logistic regression C")
+    fit.add_argument("--out-train", type=Path, required=True)
+    fit.add_argument("--out-val", type=Path, required=True)
+    fit.add_argument("--metrics", type=Path, required=True)
+    fit.set_defaults(func=_fit)
+
+    validate = verbs.add_parser("validate", help="check a TIM/AVION-format prediction file against a split")
+    _annotations_arg(validate)
+    validate.add_argument("--split", choices=SPLITS, required=True)
+    validate.add_argument("--predictions", type=Path, required=True)
+    validate.add_argument("--min-k", type=int, default=1, help="fewest predictions each row must have")
+    validate.set_defaults(func=_validate)
+
+
+def _annotations_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--annotations-dir", type=Path, required=True, help="EK100 annotations directory")
+
+
+def _features(args: argparse.Namespace) -> None:
+    from actionmqa.ek100.annotations import load_annotation_dir
+    from actionmqa.specialist.extraction import extract_features
+    from actionmqa.specialist.featurefile import save_features
+    from actionmqa.specialist.features import FeatureConfig
+    from actionmqa.video.layout import make_layout
+    from actionmqa.video.readers import ClipReader
+
+    segments = load_annotation_dir(args.annotations_dir).split(args.split)
+    reader = ClipReader(make_layout(args.layout, args.video_root, args.chunk_sec), backend=args.backend)
+    config = FeatureConfig(feature_set=args.feature_set)
+    save_features(args.out, extract_features(segments, reader, args.frames, config))
+    log.info(
+        "%d clips of %s -> %s (%s features; %d clipped at the video end)",
+        reader.stats.n_clips,
+        args.split,
+        args.out,
+        args.feature_set,
+        len(reader.stats.clipped),
+    )
+
+
+def _fit(args: argparse.Namespace) -> None:
+    from actionmqa.ek100.annotations import load_annotation_dir
+    from actionmqa.ek100.labels import LabelMap
+    from actionmqa.io import write_json
+    from actionmqa.specialist.featurefile import load_matching_features
+    from actionmqa.specialist.metrics import Subsets
+    from actionmqa.specialist.pipeline import FitConfig, LabelledSplit, run_specialist
+    from actionmqa.specialist.predictions import write_predictions
+
+    annotations = load_annotation_dir(args.annotations_dir)
+    labels = LabelMap.from_annotations(annotations)
+    tables = load_matching_features([args.train_features, args.val_features])
+    train, val = (
+        LabelledSplit(segments, table.aligned_to(segments, path))
+        for segments, table, path in zip(
+            (annotations.split("train"), annotations.split("validation")),
+            tables,
+            (args.train_features, args.val_features),
+            strict=True,
+        )
+    )
+    run = run_specialist(
+        train,
+        val,
+        labels.actions,
+        FitConfig(n_folds=args.folds, seed=args.seed, top_k=args.top_k, inverse_l2=args.inverse_l2),
+        subsets=Subsets(
+            tail_verbs=frozenset(annotations.tail_verbs),
+            tail_nouns=frozenset(annotations.tail_nouns),
+            unseen_participants=frozenset(annotations.unseen_participants),
+        ),
+        verb_names=labels.verbs,
+        noun_names=labels.nouns,
+    )
+    write_predictions(args.out_train, run.train_ranked, train.segments)
+    write_predictions(args.out_val, run.val_ranked, val.segments)
+    write_json(args.metrics, {**run.metrics, "feature_set": tables[0].feature_set})
+    val_metrics = run.metrics["val"]
+    log.info(
+        "val action top-1 %.3f top-5 %.3f, verb top-1 %.3f, noun top-1 %.3f -> %s",
+        val_metrics["action_top1"],
+        val_metrics["action_top5"],
+        val_metrics["verb_top1"],
+        val_metrics["noun_top1"],
+        args.metrics,
+    )
+
+
+def _validate(args: argparse.Namespace) -> None:
+    from actionmqa.ek100.annotations import load_annotation_dir
+    from actionmqa.specialist.metrics import hits_at_k
+    from actionmqa.specialist.predictions import load_predictions
+
+    segments = load_annotation_dir(args.annotations_dir).split(args.split)
+    ranked = load_predictions(args.predictions, segments, min_k=args.min_k)
+    lists, targets = list(ranked.values()), segments["vn"].tolist()
+    lengths = [len(predictions) for predictions in lists] or [0]
+    print(
+        f"{args.predictions}: valid for {args.split} ({len(lists)} rows, {min(lengths)}-{max(lengths)} "
+        f"predictions each); action top-1 {hits_at_k(lists, targets, 1).mean():.3f}, "
+        f"top-5 {hits_at_k(lists, targets, 5).mean():.3f}"
+    )
