@@ -394,3 +394,11 @@ def test_byte_order_mark_is_not_part_of_the_header(tmp_path: Path) -> None:
 def test_empty_split_loads_as_empty_typed_frame(tmp_path: Path) -> None:
     frame = load_segments(write_segments(tmp_path, []))
     assert len(frame) == 0 and isinstance(frame.index, pd.RangeIndex)
+
+
+def test_bad_narration_timestamp(tmp_path: Path) -> None:
+    path = write_segments(tmp_path, with_cell(0, "narration_timestamp", "0:00:00.560"))
+    with pytest.raises(InputError) as error:
+        load_segments(path)
+    message = assert_names(error, path, 0, "narration_timestamp")
+    assert "expected a timestamp HH:MM:SS.fff or nothing, got '0:00:00.560'" in message

@@ -31,7 +31,7 @@ def test_validate_writes_published_counts(real_ek100_dir: Path, tmp_path: Path) 
     assert (val["unseen_rows"], val["empty_narration_timestamp"]) == (1065, 70)
     assert val["tail_action_rows"] >= max(val["tail_verb_rows"], val["tail_noun_rows"]) > 0
     assert val["duration_sec"] == {"min": 0.5, "median": 1.96, "max": pytest.approx(147, abs=1)}
-    assert report["heads"] == {"verbs": 97, "nouns": 300, "actions": 1352}
+    assert report["label_space"] == {"verbs": 97, "nouns": 300, "actions": 1352}
     assert report["files"]["EPIC_100_validation.csv"]["pinned"] is True
     assert "EPIC_100_train.csv" in report["absent"]
 

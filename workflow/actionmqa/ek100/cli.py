@@ -54,7 +54,7 @@ def _validate(args: argparse.Namespace) -> None:
     report = annotation_report(load_annotation_dir(args.annotations_dir))
     write_json(args.out, report)
     rows = {name: split["rows"] for name, split in report["splits"].items()}
-    log.info("annotations valid: %s rows, %d actions -> %s", rows, report["heads"]["actions"], args.out)
+    log.info("annotations valid: %s rows, %d actions -> %s", rows, report["label_space"]["actions"], args.out)
 
 
 def _labels(args: argparse.Namespace) -> None:

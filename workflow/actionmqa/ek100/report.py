@@ -63,7 +63,7 @@ def annotation_report(ann: AnnotationSet) -> dict[str, Any]:
         "files": _file_provenance(ann),
         "absent": [name for name in DEFAULT_FILES if not (ann.root / name).is_file()],
         "class_tables": {"verbs": len(ann.verbs), "nouns": len(ann.nouns)},
-        "heads": {"verbs": N_VERBS, "nouns": N_NOUNS, "actions": len(all_actions)},
+        "label_space": {"verbs": N_VERBS, "nouns": N_NOUNS, "actions": len(all_actions)},
         "videos_in_video_info": None if ann.video_info is None else len(ann.video_info),
         "unseen_participants": ann.unseen_participants,
         "tail_verbs": len(ann.tail_verbs),
