@@ -94,32 +94,20 @@ def _fit(args: argparse.Namespace) -> None:
 
     annotations = load_annotation_dir(args.annotations_dir)
     labels = LabelMap.from_annotations(annotations)
-    tables = load_matching_features([args.train_features, args.val_features])
-    train, val = (
-        LabelledSplit(segments, table.aligned_to(segments, path))
-        for segments, table, path in zip(
-            (annotations.split("train"), annotations.split("validation")),
-            tables,
-            (args.train_features, args.val_features),
-            strict=True,
-        )
-    )
+    train_table, val_table = load_matching_features([args.train_features, args.val_features])
+    train_segments, val_segments = annotations.split("train"), annotations.split("validation")
     run = run_specialist(
-        train,
-        val,
+        LabelledSplit(train_segments, train_table.aligned_to(train_segments, args.train_features)),
+        LabelledSplit(val_segments, val_table.aligned_to(val_segments, args.val_features)),
         labels.actions,
         FitConfig(n_folds=args.folds, seed=args.seed, top_k=args.top_k, inverse_l2=args.inverse_l2),
-        subsets=Subsets(
-            tail_verbs=frozenset(annotations.tail_verbs),
-            tail_nouns=frozenset(annotations.tail_nouns),
-            unseen_participants=frozenset(annotations.unseen_participants),
-        ),
+        subsets=Subsets.from_annotations(annotations),
         verb_names=labels.verbs,
         noun_names=labels.nouns,
     )
-    write_predictions(args.out_train, run.train_ranked, train.segments)
-    write_predictions(args.out_val, run.val_ranked, val.segments)
-    write_json(args.metrics, {**run.metrics, "feature_set": tables[0].feature_set})
+    write_predictions(args.out_train, run.train_ranked, train_segments)
+    write_predictions(args.out_val, run.val_ranked, val_segments)
+    write_json(args.metrics, {**run.metrics, "feature_set": train_table.feature_set})
     val_metrics = run.metrics["val"]
     log.info(
         "val action top-1 %.3f top-5 %.3f, verb top-1 %.3f, noun top-1 %.3f -> %s",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from actionmqa.ek100.annotations import AnnotationSet
 from actionmqa.specialist.classifier import HeadScores
 from actionmqa.specialist.ranking import top_indices
 
@@ -29,6 +30,14 @@ class Subsets:
     tail_verbs: frozenset[int] = field(default_factory=frozenset)
     tail_nouns: frozenset[int] = field(default_factory=frozenset)
     unseen_participants: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_annotations(cls, annotations: AnnotationSet) -> Subsets:
+        return cls(
+            tail_verbs=frozenset(annotations.tail_verbs),
+            tail_nouns=frozenset(annotations.tail_nouns),
+            unseen_participants=frozenset(annotations.unseen_participants),
+        )
 
 
 def hits_at_k(ranked: Sequence[Sequence[Hashable]], targets: Sequence[Hashable], k: int) -> np.ndarray:
