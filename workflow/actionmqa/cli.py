@@ -23,6 +23,7 @@ STAGES: dict[str, str] = {
     "specialist": "actionmqa.specialist.cli",
     "mqa": "actionmqa.mqa.cli",
     "bench": "actionmqa.bench.cli",
+    "model": "actionmqa.model.cli",
 }
 
 
