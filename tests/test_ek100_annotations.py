@@ -299,14 +299,14 @@ def test_duplicate_narration_id(tmp_path: Path) -> None:
     assert "'P01_11_0' repeats row 0" in assert_names(error, path, 2, "narration_id")
 
 
-def test_duplicate_uid(tmp_path: Path) -> None:
+def test_repeated_uid_is_allowed_when_narration_ids_differ(tmp_path: Path) -> None:
+    """Two narrations of one segment share its timestamps, hence its uid; both rows are kept."""
     rows = parse_rows()
     rows.append(rows[0][:])
     rows[-1][0] = "P01_11_99"
-    path = write_segments(tmp_path, rows)
-    with pytest.raises(InputError) as error:
-        load_segments(path)
-    assert "'P01-P01_11_0.00_1.89' repeats row 0" in assert_names(error, path, 4, "uid")
+    frame = load_segments(write_segments(tmp_path, rows))
+    assert list(frame["uid"]).count("P01-P01_11_0.00_1.89") == 2
+    assert frame.index.tolist() == list(range(len(rows)))
 
 
 def test_empty_narration(tmp_path: Path) -> None:
