@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from actionmqa.errors import InputError
 from actionmqa.video.layout import (
     ChunkedLayout,

@@ -8,7 +8,6 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-
 from actionmqa.errors import InputError
 from actionmqa.video import pyav_decoder
 from actionmqa.video.decoders import decoder_factory
@@ -69,7 +68,7 @@ def test_backends_return_identical_frames(layout):
     pyav = list(ClipReader(layout, "pyav").clips(requests))
     decord = list(ClipReader(layout, "decord").clips(requests))
     assert [c.request.key for c in pyav] == [c.request.key for c in decord]
-    for a, b in zip(pyav, decord):
+    for a, b in zip(pyav, decord, strict=True):
         assert np.array_equal(a.frames, b.frames), a.request.key
         assert indices(a.frames) == a.frame_ids.tolist()
 
@@ -160,7 +159,7 @@ def test_resize_is_identical_across_backends(layout):
     requests = _many_requests()[:6]
     pyav = [f for _, f in ClipReader(layout, "pyav", size=32).read(requests)]
     decord = [f for _, f in ClipReader(layout, "decord", size=32).read(requests)]
-    for a, b in zip(pyav, decord):
+    for a, b in zip(pyav, decord, strict=True):
         assert a.shape[1:] == (32, 32, 3)
         assert np.array_equal(a, b)
 
@@ -168,3 +167,9 @@ def test_resize_is_identical_across_backends(layout):
 def test_frame_times_are_relative_to_the_clip_start(layout):
     (clip,) = ClipReader(layout, "pyav").clips([request("a", 1.0, 2.0)])
     assert clip.frame_times == pytest.approx([0.1, 11 / 30, 0.6, 26 / 30])
+
+
+def test_reversed_span_names_the_clip(layout):
+    with pytest.raises(InputError, match="ends before it starts") as err:
+        list(ClipReader(layout, "pyav").read([request("rev", 2.0, 1.0)]))
+    assert err.value.key == "rev"

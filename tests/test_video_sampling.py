@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from actionmqa.video.sampling import segment_centre_frames, segment_midpoint_frames, uniform_frames
 
 
@@ -42,7 +41,22 @@ def test_uniform_frames_include_both_ends():
 def test_mvbench_segment_centres_whole_video_and_bound():
     # 160 frames, 16 segments of 9.9375: int(4.96875 + np.round(9.9375 * i)); i=8 rounds 79.5 to 80
     assert segment_centre_frames(159, 16, 30).tolist() == [
-        4, 14, 24, 34, 44, 54, 64, 74, 84, 93, 103, 113, 123, 133, 143, 153
+        4,
+        14,
+        24,
+        34,
+        44,
+        54,
+        64,
+        74,
+        84,
+        93,
+        103,
+        113,
+        123,
+        133,
+        143,
+        153,
     ]
     # bound 1-3 s at 10 fps: frames 10..30 in 4 segments of 5
     assert segment_centre_frames(100, 4, 10, bound=(1.0, 3.0)).tolist() == [12, 17, 22, 27]

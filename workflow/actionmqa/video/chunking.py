@@ -86,7 +86,9 @@ def output_size(width: int, height: int, short_side: int | None) -> tuple[int, i
     return 2 * round(width * scale / 2), 2 * round(height * scale / 2)
 
 
-def resample(frames: Iterable[av.VideoFrame], src_rate: Fraction, fps: int) -> Iterator[tuple[int, av.VideoFrame]]:
+def resample(
+    frames: Iterable[av.VideoFrame], src_rate: Fraction, fps: int
+) -> Iterator[tuple[int, av.VideoFrame]]:
     """``(output index, frame)``: output ``k`` shows the source frame nearest to ``k / fps``.
 
     Source frames are counted in presentation order (as decord indexes them), so timestamp

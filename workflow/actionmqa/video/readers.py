@@ -15,12 +15,11 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
 from actionmqa.errors import InputError
-from actionmqa.video.decoders import decoder_factory
+from actionmqa.video.decoders import Backend, decoder_factory
 from actionmqa.video.layout import VideoLayout
 from actionmqa.video.resize import resize_square
 from actionmqa.video.sampling import segment_midpoint_frames
@@ -80,7 +79,7 @@ class ClipReader:
     def __init__(
         self,
         layout: VideoLayout,
-        backend: Literal["pyav", "decord"] = "pyav",
+        backend: Backend = "pyav",
         size: int | None = None,
         threads: int = 1,
     ) -> None:
@@ -127,12 +126,15 @@ class ClipReader:
             self.stats.clipped.append(request.key)
             log.warning(
                 "clip %s ends at %g s, after the last frame of %s at %g s: clipped",
-                request.key, request.end_sec, request.video_id, info.last_frame_sec,
+                request.key,
+                request.end_sec,
+                request.video_id,
+                info.last_frame_sec,
             )
         try:
             ids = segment_midpoint_frames(request.start_sec, end_sec, request.n_frames, info.fps)
         except ValueError as exc:
-            raise InputError(source.last_path, str(exc)) from exc
+            raise InputError(None, str(exc)) from exc
         frames = source.frames(ids)
         if self.size is not None:
             frames = resize_square(frames, self.size)

@@ -66,19 +66,18 @@ class VideoSource:
 
     def frames(self, frame_ids: Sequence[int]) -> np.ndarray:
         """uint8 RGB frames for absolute ids, in the order asked."""
+        if len(frame_ids) == 0:
+            raise ValueError("no frame ids given")
         by_piece: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for slot, frame_id in enumerate(frame_ids):
             where = locate_frame(self._pieces, int(frame_id), self.info.fps)
             by_piece[where.piece].append((slot, where.frame))
-        out: np.ndarray | None = None
+        out: list[np.ndarray] = [np.empty(0)] * len(frame_ids)
         for piece, slots in sorted(by_piece.items()):
             decoded = self._decoder(piece).get([frame for _, frame in slots])
-            if out is None:
-                out = np.empty((len(frame_ids), *decoded.shape[1:]), dtype=decoded.dtype)
-            out[[slot for slot, _ in slots]] = decoded
-        if out is None:
-            raise ValueError("no frame ids given")
-        return out
+            for (slot, _), image in zip(slots, decoded, strict=True):
+                out[slot] = image
+        return np.stack(out)
 
     def release_before(self, frame_id: int) -> None:
         """Close decoders of files that end before ``frame_id``: sorted reads never return there."""
@@ -115,7 +114,8 @@ class VideoSource:
             if abs(decoder.info.fps - self._fps) > 1e-6:
                 decoder.close()
                 raise InputError(
-                    decoder.path, f"frame rate {decoder.info.fps:g} differs from the first file's {self._fps:g}"
+                    decoder.path,
+                    f"frame rate {decoder.info.fps:g} differs from the first file's {self._fps:g}",
                 )
             self._decoders[piece] = decoder
         return self._decoders[piece]
