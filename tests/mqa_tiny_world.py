@@ -7,9 +7,10 @@ numeric order on purpose (the real CSV is sorted as strings: _0, _1, _10, _2).
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from actionmqa.ek100.annotations import load_segments
 from actionmqa.ek100.schema import (
     CLASS_COLUMNS,
     NOUN_CLASSES_FILE,
@@ -18,6 +19,7 @@ from actionmqa.ek100.schema import (
     VERB_CLASSES_FILE,
 )
 from actionmqa.ek100.timestamps import format_timestamp, nominal_frames
+from actionmqa.specialist.predictions import write_predictions
 
 VERBS = {0: "take", 1: "put", 2: "wash", 3: "open", 6: "turn-on"}
 NOUNS = {0: "tap", 1: "spoon", 2: "plate", 3: "cupboard", 4: "knife", 18: "board:chopping"}
@@ -46,6 +48,17 @@ TRAIN: tuple[Segment, ...] = (
     ("P03_01_7", 8.00, 9.00, "wash spoon", "wash", 2, "spoon", 1),
     ("P03_01_8", 9.00, 10.00, "turn tap on", "turn-on", 6, "tap", 0),
 )
+
+#: Specialist rankings by validation CSV row (vns 0:2, 1:2, 3:3, 2:4, 6:0, 0:18).
+#: Rows 1 and 5 have their ground truth 6th: it must replace the 5th prediction.
+HARD: dict[int, list[str]] = {
+    0: ["0:1", "0:2", "1:2", "2:1", "3:3", "6:0"],
+    1: ["0:2", "2:1", "0:1", "3:3", "6:0", "1:2"],
+    2: ["3:3", "0:1", "1:2", "2:4", "6:0"],
+    3: ["2:1", "2:4", "0:1", "0:2", "3:3"],
+    4: ["6:0", "0:1", "0:2", "3:3", "2:1"],
+    5: ["0:2", "0:1", "1:2", "2:1", "3:3", "0:18"],
+}
 
 
 def segment_row(segment: Segment) -> list[str]:
@@ -100,3 +113,10 @@ def write_tiny_dir(
     if train is not None:
         write_segments(root / SPLIT_FILES["train"], train)
     return root
+
+
+def write_hard_predictions(root: Path, ranked: Mapping[int, Sequence[str]] = HARD) -> Path:
+    """A TIM-style prediction file for the validation split of ``root``, written by the real writer."""
+    path = root / "tim_pred_ids_val.json"
+    write_predictions(path, ranked, load_segments(root / SPLIT_FILES["validation"]))
+    return path

@@ -1,9 +1,8 @@
-"""Option classes: specialist top-K with ground-truth injection, and random draws that skip the ground truth."""
+"""Option classes: the specialist top-K with ground-truth injection; random draws that skip the GT class."""
 
 from __future__ import annotations
 
 import pytest
-
 from actionmqa.mqa.distractors import ClassChoice, random_classes, specialist_classes
 from actionmqa.seeding import rng_for
 

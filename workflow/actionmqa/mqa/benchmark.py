@@ -20,7 +20,11 @@ log = logging.getLogger(__name__)
 
 def default_source(kind: DistractorKind, predictions: Path | None) -> str:
     """``random``, or the prediction file's stem (``tim_pred_ids_val``) when no name is given."""
-    return predictions.stem if kind.needs_predictions and predictions is not None else DistractorKind.RANDOM.value
+    return (
+        predictions.stem
+        if kind.needs_predictions and predictions is not None
+        else DistractorKind.RANDOM.value
+    )
 
 
 def build_benchmark(
@@ -48,5 +52,8 @@ def build_benchmark(
 
 def _annotation_inputs(ann: AnnotationSet) -> dict[str, Path]:
     """The files that shape the records: every loaded split (label space, pools) and the class files."""
-    names = [SPLIT_FILES[split] for split in sorted(ann.splits)] + [VERB_CLASSES_FILE, NOUN_CLASSES_FILE]
-    return {name: ann.root / name for name in names}
+    splits = {split: ann.root / SPLIT_FILES[split] for split in ann.splits}
+    return splits | {
+        "verb_classes": ann.root / VERB_CLASSES_FILE,
+        "noun_classes": ann.root / NOUN_CLASSES_FILE,
+    }

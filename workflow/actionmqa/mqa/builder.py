@@ -58,7 +58,9 @@ def build_records(
 ) -> BuildResult:
     """One record per segment of ``config.split``; ``predictions`` (row -> ranked vns) for medium/hard."""
     if config.distractors.needs_predictions != (predictions is not None):
-        raise ValueError(f"{config.distractors.value} distractors need predictions exactly when specialist-based")
+        raise ValueError(
+            f"{config.distractors.value} distractors need predictions exactly when specialist-based"
+        )
     segments = ann.split(config.split)
     csvfields.require_unique(segments["uid"], ann.root / SPLIT_FILES[config.split], "uid")
     labels = LabelMap.from_annotations(ann)
@@ -94,9 +96,14 @@ def canonical_order(segments: pd.DataFrame, path: object) -> pd.DataFrame:
     if bad.any():
         row = bad.idxmax()
         raise InputError(
-            path, f"{segments.at[row, 'narration_id']!r} does not end in _<number>", row=row, key="narration_id"
+            path,
+            f"{segments.at[row, 'narration_id']!r} does not end in _<number>",
+            row=row,
+            key="narration_id",
         )
-    keys = pd.DataFrame({"video": segments["video_id"], "index": suffix.astype("int64"), "uid": segments["uid"]})
+    keys = pd.DataFrame(
+        {"video": segments["video_id"], "index": suffix.astype("int64"), "uid": segments["uid"]}
+    )
     return segments.loc[keys.sort_values(["video", "index", "uid"], kind="stable").index]
 
 

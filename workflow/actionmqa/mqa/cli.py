@@ -26,12 +26,17 @@ def register(stages: Any) -> None:
     build.add_argument("--annotations-dir", type=Path, required=True, help="EK100 annotations directory")
     build.add_argument("--split", default="validation", help="the split whose segments become questions")
     build.add_argument(
-        "--distractors", required=True, choices=[kind.value for kind in DistractorKind], help="distractor kind"
+        "--distractors",
+        required=True,
+        choices=[kind.value for kind in DistractorKind],
+        help="distractor kind",
     )
     build.add_argument(
         "--predictions", type=Path, help="specialist prediction file (spec §0); required for medium/hard"
     )
-    build.add_argument("--source-name", help="distractor_source of the records (default: random or file stem)")
+    build.add_argument(
+        "--source-name", help="distractor_source of the records (default: random or file stem)"
+    )
     build.add_argument("--options", type=int, default=5, help="options per question (K)")
     build.add_argument(
         "--text",

@@ -40,7 +40,7 @@ def shared_class_rates(records: Sequence[MQARecord]) -> dict[str, float | None]:
         for position, vn in enumerate(record.option_vns):
             if position == record.answer_index:
                 continue
-            same_verb, same_noun = (a == b for a, b in zip(vn.split(":"), (gt_verb, gt_noun)))
+            same_verb, same_noun = (a == b for a, b in zip(vn.split(":"), (gt_verb, gt_noun), strict=True))
             verb += same_verb
             noun += same_noun
             either += same_verb or same_noun
@@ -58,7 +58,7 @@ def build_manifest(
     result: BuildResult,
     inputs: Mapping[str, Path],
 ) -> dict[str, Any]:
-    """``inputs`` maps a stable name (file name, or ``predictions``) to the file that was read."""
+    """``inputs`` maps each input's role (``validation``, ``noun_classes``, ``predictions``) to its file."""
     records = result.records
     specialist: dict[str, Any] | None = None
     if result.gt_injected is not None:
