@@ -1,0 +1,50 @@
+"""Where the teacher lives and how hard to try; the API key is named, never held."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from actionmqa.teacher.errors import TeacherError
+
+
+class TeacherConfig(BaseModel):
+    """Settings of one teacher endpoint.
+
+    ``api_key_env`` is the NAME of the environment variable that holds the key, so the key
+    never lands in a config file, a log, a cache entry or a cache key. ``None`` sends no
+    ``Authorization`` header (a local server). ``temperature`` 0 and ``jpeg_quality`` are part
+    of every request, hence of every cache key.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_url: str
+    model: str
+    cache_dir: Path
+    api_key_env: str | None = "OPENAI_API_KEY"
+    temperature: float = 0.0
+    max_concurrency: int = Field(default=4, ge=1)
+    max_retries: int = Field(default=5, ge=0)
+    timeout_s: float = Field(default=120.0, gt=0)
+    backoff_base_s: float = Field(default=1.0, ge=0)
+    backoff_max_s: float = Field(default=60.0, ge=0)
+    jpeg_quality: int = Field(default=90, ge=1, le=95)
+
+    @property
+    def chat_url(self) -> str:
+        return f"{self.base_url.rstrip('/')}/chat/completions"
+
+    def read_api_key(self) -> str | None:
+        """The key from the environment; a clear error (naming the variable only) when unset."""
+        if self.api_key_env is None:
+            return None
+        key = os.environ.get(self.api_key_env, "")
+        if not key:
+            raise TeacherError(
+                f"environment variable {self.api_key_env} is not set; it must hold the API key "
+                f"for {self.base_url} (or set api_key_env to null for an endpoint without one)"
+            )
+        return key

@@ -1,0 +1,34 @@
+"""Teacher failures, each naming what a user needs to find the request again."""
+
+from __future__ import annotations
+
+
+def excerpt(text: str | bytes, limit: int = 300) -> str:
+    """The start of a reply body for an error message, marked when cut."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class TeacherError(RuntimeError):
+    """A teacher request could not produce a result."""
+
+
+class TeacherHTTPError(TeacherError):
+    """The endpoint answered with an error status (after any retries)."""
+
+    def __init__(self, url: str, status: int, body_excerpt: str, request_hash: str) -> None:
+        self.url = url
+        self.status = status
+        self.body_excerpt = body_excerpt
+        self.request_hash = request_hash
+        super().__init__(f"POST {url} failed with HTTP {status} (request {request_hash}): {body_excerpt}")
+
+
+class TeacherReplyError(TeacherError):
+    """A 200 reply whose content is not what was asked for (no JSON, wrong schema, refusal)."""
+
+    def __init__(self, request_hash: str, problem: str) -> None:
+        self.request_hash = request_hash
+        super().__init__(f"teacher reply to request {request_hash}: {problem}")
