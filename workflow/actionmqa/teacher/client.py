@@ -1,0 +1,140 @@
+"""The teacher client: build a chat-completions request, answer it from cache or the endpoint.
+
+Upstream sent ``[system prompt, user: empty text + JPEG frames]`` with ``temperature=0`` and a
+pydantic ``response_format`` (spec/llavaction.md §2.3, §6.2); this builds the same request for
+any OpenAI-compatible server, with the RGB frames encoded correctly.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+from tqdm import tqdm
+
+from actionmqa.io import dumps_canonical
+from actionmqa.teacher.cache import ResponseCache, request_key
+from actionmqa.teacher.config import TeacherConfig
+from actionmqa.teacher.errors import TeacherReplyError, excerpt
+from actionmqa.teacher.frames import image_parts
+from actionmqa.teacher.schemas import response_format
+from actionmqa.teacher.transport import JsonPoster, RetryPolicy
+
+
+@dataclass(frozen=True, eq=False)
+class ChatRequest:
+    """One request for :meth:`TeacherClient.map`; the arguments of :meth:`TeacherClient.chat`."""
+
+    system: str
+    user_text: str
+    frames: Sequence[np.ndarray] | None = None
+    response_model: type[BaseModel] | None = None
+
+
+class TeacherClient:
+    """Chat completions against ``config.base_url`` with a disk cache and bounded concurrency.
+
+    At most ``max_concurrency`` requests are in flight per client, however many threads call
+    :meth:`chat`. A failed :meth:`map` can simply be rerun: every reply that arrived is cached.
+    """
+
+    def __init__(self, config: TeacherConfig, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.config = config
+        self.cache = ResponseCache(config.cache_dir)
+        headers = {"Content-Type": "application/json"}
+        key = config.read_api_key()
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+        policy = RetryPolicy(config.max_retries, config.backoff_base_s, config.backoff_max_s)
+        self._poster = JsonPoster(config.chat_url, headers, config.timeout_s, policy, sleep)
+        self._in_flight = threading.BoundedSemaphore(config.max_concurrency)
+
+    def request_body(
+        self,
+        system: str,
+        frames: Sequence[np.ndarray] | None,
+        user_text: str,
+        response_model: type[BaseModel] | None = None,
+    ) -> dict[str, Any]:
+        """The JSON body; also exactly what the cache key hashes.
+
+        Without frames the user content is the plain string, which text-only servers accept too.
+        """
+        user_content: str | list[dict[str, Any]] = user_text
+        if frames is not None:
+            images = image_parts(frames, self.config.jpeg_quality)
+            user_content = [{"type": "text", "text": user_text}, *images]
+        body: dict[str, Any] = {
+            "model": self.config.model,
+            "messages": [
+                {"role": "system", "content": system},
+                {"role": "user", "content": user_content},
+            ],
+            "temperature": self.config.temperature,
+        }
+        if response_model is not None:
+            body["response_format"] = response_format(response_model)
+        return body
+
+    def chat(
+        self,
+        system: str,
+        frames: Sequence[np.ndarray] | None,
+        user_text: str,
+        response_model: type[BaseModel] | None = None,
+    ) -> BaseModel | str:
+        """The reply parsed into ``response_model``, or its text when there is none."""
+        body = self.request_body(system, frames, user_text, response_model)
+        key = request_key(body)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return _parse(cached, response_model, key)
+        with self._in_flight:
+            reply = self._poster.post(dumps_canonical(body).encode("utf-8"), key)
+        content = _message_content(reply, key)
+        result = _parse(content, response_model, key)
+        self.cache.put(key, self.config.model, content)
+        return result
+
+    def map(self, requests: Iterable[ChatRequest], *, progress: bool = False) -> list[BaseModel | str]:
+        """Many requests, at most ``max_concurrency`` at a time; results in input order."""
+        requests = list(requests)
+        with ThreadPoolExecutor(max_workers=self.config.max_concurrency) as pool:
+            replies = pool.map(self._chat_request, requests)
+            return list(tqdm(replies, total=len(requests), disable=not progress, desc="teacher"))
+
+    def _chat_request(self, request: ChatRequest) -> BaseModel | str:
+        return self.chat(request.system, request.frames, request.user_text, request.response_model)
+
+
+def _message_content(reply: bytes, key: str) -> str:
+    """``choices[0].message.content`` of a chat-completions reply."""
+    try:
+        message = json.loads(reply)["choices"][0]["message"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise TeacherReplyError(key, f"not a chat completion: {excerpt(reply)}") from None
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, str):
+        refusal = message.get("refusal") if isinstance(message, dict) else None
+        raise TeacherReplyError(key, f"no text content (refusal: {refusal!r})")
+    return content
+
+
+def _parse(content: str, response_model: type[BaseModel] | None, key: str) -> BaseModel | str:
+    if response_model is None:
+        return content
+    try:
+        return response_model.model_validate_json(content)
+    except ValidationError as exc:
+        raise TeacherReplyError(
+            key,
+            f"content does not match {response_model.__name__} "
+            f"({exc.error_count()} errors, first: {exc.errors()[0]['msg']}): {excerpt(content)}",
+        ) from None
