@@ -11,6 +11,8 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -62,7 +64,8 @@ def build_records(
             f"{config.distractors.value} distractors need predictions exactly when specialist-based"
         )
     segments = ann.split(config.split)
-    csvfields.require_unique(segments["uid"], ann.root / SPLIT_FILES[config.split], "uid")
+    split_file = ann.root / SPLIT_FILES[config.split]
+    csvfields.require_unique(segments["uid"], split_file, "uid")
     labels = LabelMap.from_annotations(ann)
     pool_split = _pool_split(ann, config.split)
     texter = OptionTexter(config.text, labels, narration_pools(ann.split(pool_split)), config.seed)
@@ -70,7 +73,7 @@ def build_records(
     records: list[MQARecord] = []
     injected = 0
     fallbacks: Counter[str] = Counter()
-    for row in canonical_order(segments, ann.root / SPLIT_FILES[config.split]).itertuples():
+    for row in canonical_order(segments, split_file).itertuples():
         if predictions is None:
             rng = rng_for(config.seed, row.uid, "classes")
             choice = random_classes(labels.actions, row.vn, config.n_options, rng)
@@ -89,7 +92,7 @@ def build_records(
     )
 
 
-def canonical_order(segments: pd.DataFrame, path: object) -> pd.DataFrame:
+def canonical_order(segments: pd.DataFrame, path: Path) -> pd.DataFrame:
     """Rows sorted by (video_id, narration index as a number): ``P01_11_2`` before ``P01_11_10``."""
     suffix = segments["narration_id"].str.rsplit("_", n=1).str[-1]
     bad = ~suffix.str.fullmatch(r"[0-9]+")
@@ -119,7 +122,7 @@ def _pool_split(ann: AnnotationSet, split: str) -> str:
     return split
 
 
-def _record(row: object, config: BuildConfig, choice: ClassChoice, texts: Sequence[str]) -> MQARecord:
+def _record(row: Any, config: BuildConfig, choice: ClassChoice, texts: Sequence[str]) -> MQARecord:
     """Shuffle the K options (ground truth first on input) with the record's own "order" draw."""
     order = rng_for(config.seed, row.uid, "order").permutation(len(texts)).tolist()
     return MQARecord(
