@@ -24,6 +24,7 @@ STAGES: dict[str, str] = {
     "mqa": "actionmqa.mqa.cli",
     "bench": "actionmqa.bench.cli",
     "model": "actionmqa.model.cli",
+    "sft": "actionmqa.sft.cli",
 }
 
 
