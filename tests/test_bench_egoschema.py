@@ -190,3 +190,34 @@ def test_subset_answers_must_reference_known_questions(official_root):
     (official_root / "subset_answers.json").write_text(json.dumps({"unknown-uid": 1}))
     with pytest.raises(InputError, match="subset_answers.json, key 'unknown-uid'"):
         make_adapter("egoschema").load(official_root)
+
+
+def test_cli_submit_full_set(tmp_path):
+    from actionmqa.bench.cli import run
+
+    root = tmp_path / "egoschema"
+    (root / "MC").mkdir(parents=True)
+    pd.DataFrame([{**r, "answer": None} for r in hf_rows()]).to_parquet(
+        root / "MC" / "test-00000-of-00001.parquet"
+    )
+    outputs = tmp_path / "outputs.jsonl"
+    outputs.write_text(
+        "".join(json.dumps({"id": u, "output": o}) + "\n" for u, o in zip(UIDS, "DAE", strict=True))
+    )
+    run(
+        [
+            "submit",
+            "--benchmark",
+            "egoschema",
+            "--data",
+            root,
+            "--full-set",
+            "--outputs",
+            outputs,
+            "--mode",
+            "lmms_eval",
+            "--out",
+            tmp_path / "sub.json",
+        ]
+    )
+    assert json.loads((tmp_path / "sub.json").read_text()) == {UIDS[0]: 3, UIDS[1]: 0, UIDS[2]: 4}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -220,3 +221,82 @@ def test_missing_video_names_the_record_and_extension_fallbacks_apply(root, tmp_
         VideoMME().load(root, videos)
     (videos / "zWxXm1dkTzI.MP4").touch()
     assert [q.video.suffix for q in VideoMME().load(root, videos)[::3]] == [".mp4", ".mkv", ".MP4"]
+
+
+def write_mp4(path: Path, fps: int, n_frames: int) -> None:
+    """A tiny real MP4 (MPEG-4 part 2, built into every FFmpeg) for the metadata probe."""
+    import av
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        for _ in range(n_frames):
+            frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+
+
+def test_cli_prompts_with_subtitles_probe_or_take_video_metadata(root, tmp_path):
+    from actionmqa.bench.cli import run
+    from actionmqa.io import read_jsonl
+
+    write_mp4(root / "data" / "K8QCsA6yJkE.mp4", fps=2, n_frames=20)  # 10 s: 4 frames at 0, 3, 6, 9 s
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps({"zWxXm1dkTzI.mp4": {"fps": 10, "n_frames": 30}}))
+    out = tmp_path / "prompts.jsonl"
+    run(
+        [
+            "prompts",
+            "--benchmark",
+            "videomme",
+            "--data",
+            root,
+            "--subtitles",
+            "--frames",
+            4,
+            "--video-meta",
+            meta,
+            "--out",
+            out,
+        ]
+    )
+    prompts = {p["id"]: p["prompt"] for p in read_jsonl(out)}
+    assert prompts["001-1"].split("\n")[1] == "No subtitles available"
+    # probed: frames 0, 6, 12, 19 of 20 at 2 fps -> 0 s, 3 s, 6 s, 9.5 s
+    assert prompts["301-1"].startswith(
+        "This video's subtitles are listed below: \nhello\nworld\nthe end\nSelect"
+    )
+    # given: 30 frames at 10 fps -> frames 0, 9, 19, 29 -> 0 s, 0.9 s, 1.9 s, 2.9 s
+    assert prompts["601-1"].startswith("This video's subtitles are listed below: \nhello\nworld\nSelect")
+
+
+def test_cli_score_official(root, tmp_path):
+    from actionmqa.bench.cli import run
+
+    outputs = tmp_path / "outputs.jsonl"
+    outputs.write_text("".join(json.dumps({"id": k, "output": v}) + "\n" for k, v in OUTPUTS.items()))
+    run(
+        [
+            "score",
+            "--benchmark",
+            "videomme",
+            "--data",
+            root,
+            "--outputs",
+            outputs,
+            "--mode",
+            "official",
+            "--out",
+            tmp_path / "s.json",
+        ]
+    )
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert (summary["accuracy"], summary["denominator"], summary["excluded"]) == (
+        pytest.approx(500 / 7),
+        7,
+        2,
+    )
+    assert summary["groups"]["duration"]["short"]["accuracy"] == pytest.approx(200 / 3)
+    assert summary["settings"] == {"subtitles": False, "frames": 32}

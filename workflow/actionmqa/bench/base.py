@@ -71,6 +71,10 @@ class BenchmarkAdapter(abc.ABC):
     ) -> Prompt:
         """The prompt for one question; ``video`` is needed only where subtitles follow frames."""
 
+    def needs_video_meta(self, question: Question, style: PromptStyle | str) -> bool:
+        """Whether :meth:`prompt` needs the video's fps and frame count for this question."""
+        return False
+
     # -- parsing -------------------------------------------------------------------------
 
     def parse(self, raw: str, question: Question, mode: ParseMode | str, seed: int = 0) -> Parsed:

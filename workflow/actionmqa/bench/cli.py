@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,14 @@ def register(stages: Any) -> None:
     _outputs(submit)
     submit.add_argument("--out", type=Path, required=True, help="submission JSON")
     submit.set_defaults(func=_submit)
+
+
+def run(argv: Sequence[str]) -> None:
+    """Run one ``bench`` verb on its own, without importing the other stages (tests, scripts)."""
+    parser = argparse.ArgumentParser(prog="actionmqa")
+    register(parser.add_subparsers(dest="stage", required=True))
+    args = parser.parse_args(["bench", *map(str, argv)])
+    args.func(args)
 
 
 def _common(parser: argparse.ArgumentParser, benchmarks: tuple[str, ...]) -> None:
@@ -148,11 +157,11 @@ def _prompts(args: argparse.Namespace) -> None:
 
     adapter, questions = _load(args)
     meta = _video_meta(args.video_meta) if args.video_meta else {}
-    needs_video = getattr(adapter, "subtitles", False)
 
     def records() -> Any:
         for q in questions:
-            video = (meta.get(q.video.name) or probe_video(q.video)) if needs_video and q.subtitles else None
+            needs = adapter.needs_video_meta(q, args.style)
+            video = (meta.get(q.video.name) or probe_video(q.video)) if needs else None
             prompt = adapter.prompt(q, args.style, video)
             yield {
                 "id": q.id,

@@ -226,6 +226,10 @@ class LongVideoBench(BenchmarkAdapter):
             text = "\n".join(interleave(times, question.subtitles or ())) + "\n" + text
         return Prompt(user=text)
 
+    def needs_video_meta(self, question: Question, style: PromptStyle | str) -> bool:
+        """Only the authors' interleaving places frames by the video's fps."""
+        return self.subtitles and PromptStyle(style) is PromptStyle.OFFICIAL
+
     def parse_lmms_eval(self, raw: str, question: Question, seed: int) -> Parsed:
         """Phrase stripping, then the first [ABCDE] anywhere ("Based..." is B), else a seeded guess.
 

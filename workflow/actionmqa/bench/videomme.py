@@ -185,6 +185,10 @@ class VideoMME(BenchmarkAdapter):
             user=f"{header}{self._subtitle_text(question, video)}\n{instruction}\n{body}\n{ANSWER_CUE}"
         )
 
+    def needs_video_meta(self, question: Question, style: PromptStyle | str) -> bool:
+        """Subtitle lines are chosen per sampled frame, so fps and frame count are needed."""
+        return self.subtitles and question.subtitles is not None
+
     def _subtitle_text(self, question: Question, video: VideoMeta | None) -> str:
         if question.subtitles is None:
             return NO_SUBTITLES
