@@ -187,3 +187,9 @@ def test_bad_records(tmp_path, official_root):
     (official_root / "mc_question_valid.json").write_text(json.dumps(data))
     with pytest.raises(InputError, match=r"row video_00002/mc_question\[0\], key 'area': missing field"):
         PerceptionTest().load(official_root)
+
+
+def test_repeated_question_ids_are_refused(tmp_path):
+    rows = [*HF_ROWS, dict(HF_ROWS[0], question="Again?")]
+    with pytest.raises(InputError, match=r"question id 'video_00001_0' repeats \(.*row 0, .*row 3\)"):
+        PerceptionTest().load(write_hf(tmp_path / "dup", rows))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from actionmqa.bench.extract import strict_parse
-from actionmqa.bench.letters import letter
+from actionmqa.bench.letters import ANSWER_WITH_LETTER, letter
 from actionmqa.bench.records import (
     Parsed,
     ParseMode,
@@ -53,23 +53,43 @@ class BenchmarkAdapter(abc.ABC):
 
     # -- loading and prompting -----------------------------------------------------------
 
-    @abc.abstractmethod
     def load(self, root: Path, video_root: Path | None = None) -> list[Question]:
         """Questions from the benchmark's on-disk layout under ``root``.
 
         Videos resolve against ``video_root`` when given, and each must then exist (a missing
         one raises ``InputError`` naming the record); otherwise against the benchmark's default
-        folder under ``root``, unchecked, so outputs can be scored without the videos.
+        folder under ``root``, unchecked, so outputs can be scored without the videos. Ids must
+        be unique, since outputs are matched to questions by id.
         """
+        questions = self.read(root, video_root)
+        first: dict[str, Question] = {}
+        for question in questions:
+            if question.id in first:
+                raise InputError(
+                    root,
+                    f"question id {question.id!r} repeats ({first[question.id].source}, {question.source})",
+                )
+            first[question.id] = question
+        return questions
 
     @abc.abstractmethod
+    def read(self, root: Path, video_root: Path | None) -> list[Question]:
+        """The benchmark-specific part of :meth:`load`: parse the files into questions."""
+
     def prompt(
         self,
         question: Question,
         style: PromptStyle | str = PromptStyle.LMMS_EVAL,
         video: VideoMeta | None = None,
     ) -> Prompt:
-        """The prompt for one question; ``video`` is needed only where subtitles follow frames."""
+        """The prompt for one question; ``video`` is needed only where subtitles follow frames.
+
+        By default lmms-eval's plain multiple-choice text: the question, ``"\\nA. ..."`` per
+        option and ``"\\nAnswer with the option's letter ..."`` (EgoSchema forces it even over
+        the YAML's post-prompt, spec §4.3; Perception Test, §5.3). Where the authors publish no
+        prompt of their own, the official style is this same text.
+        """
+        return Prompt(user=f"{question.with_options()}\n{ANSWER_WITH_LETTER}")
 
     def needs_video_meta(self, question: Question, style: PromptStyle | str) -> bool:
         """Whether :meth:`prompt` needs the video's fps and frame count for this question."""

@@ -31,12 +31,11 @@ from actionmqa.bench.loading import (
     resolve_video,
     single_parquet,
 )
-from actionmqa.bench.records import Parsed, ParseMode, Prompt, PromptStyle, Question, VideoMeta
+from actionmqa.bench.records import Parsed, ParseMode, Question
 from actionmqa.errors import InputError
 
 N_OPTIONS = 5
 LETTERS = letters_for(N_OPTIONS)
-POST_PROMPT = "\nAnswer with the option's letter from the given choices directly."
 #: Characters lmms-eval strips from both ends, one after the other, before matching.
 _EDGE_PUNCTUATION = ",.!?;:'"
 
@@ -70,7 +69,10 @@ def mmmu_style_letter(response: str, labels: Sequence[str]) -> str | None:
 
 @dataclass(frozen=True)
 class EgoSchema(BenchmarkAdapter):
-    """EgoSchema subset (scored offline) or full set (submission only)."""
+    """EgoSchema subset (scored offline) or full set (submission only).
+
+    The prompt is the base adapter's: lmms-eval forces its letter instruction for EgoSchema.
+    """
 
     full_set: bool = False
 
@@ -82,7 +84,7 @@ class EgoSchema(BenchmarkAdapter):
 
     # -- loading -------------------------------------------------------------------------
 
-    def load(self, root: Path, video_root: Path | None = None) -> list[Question]:
+    def read(self, root: Path, video_root: Path | None) -> list[Question]:
         """HF ``Subset`` parquet if present, else the official JSON pair."""
         hf_dirs = ("MC", "GENERATION") if self.full_set else ("Subset",)
         for config in hf_dirs:
@@ -136,21 +138,7 @@ class EgoSchema(BenchmarkAdapter):
                 answers_path, f"{len(unknown)} answered q_uids are not in questions.json", key=unknown[0]
             )
 
-    # -- prompt and parse ----------------------------------------------------------------
-
-    def prompt(
-        self,
-        question: Question,
-        style: PromptStyle | str = PromptStyle.LMMS_EVAL,
-        video: VideoMeta | None = None,
-    ) -> Prompt:
-        """Question, ``"\\n" + option`` per option, then the forced post-prompt (spec §4.3).
-
-        There is no authors' prompt; the official style is the same text.
-        """
-        return Prompt(
-            user=question.question + "".join("\n" + o for o in question.lettered_options()) + POST_PROMPT
-        )
+    # -- parse -------------------------------------------------------------------------
 
     def parse_lmms_eval(self, raw: str, question: Question, seed: int) -> Parsed:
         return or_random(mmmu_style_letter(raw, question.lettered_options()), seed, question, LETTERS)

@@ -6,6 +6,9 @@ import string
 
 #: Upper-case option letters, in order.
 LETTERS: str = string.ascii_uppercase
+#: The instruction lmms-eval appends to EgoSchema, Perception Test, LongVideoBench and Video-MME
+#: prompts (and the LongVideoBench authors to theirs).
+ANSWER_WITH_LETTER: str = "Answer with the option's letter from the given choices directly."
 
 
 def letter(index: int) -> str:

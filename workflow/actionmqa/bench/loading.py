@@ -31,11 +31,12 @@ class Record:
         return InputError(self.path, problem, row=self.row, key=key)
 
     def get(self, key: str, kind: type | tuple[type, ...] = object) -> Any:
-        """A required field of the expected type (``bool`` is never accepted as ``int``)."""
+        """A required field of the expected type (a ``bool`` does not pass for an ``int``)."""
         if key not in self.data:
             raise self.error("missing field", key=key)
         value = self.data[key]
-        if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
+        kinds = _as_tuple(kind)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and int in kinds and bool not in kinds):
             raise self.error(f"expected {_type_names(kind)}, got {type(value).__name__} {value!r}", key=key)
         return value
 
@@ -115,15 +116,6 @@ def parquet_records(path: Path) -> Iterator[Record]:
         raise InputError(path, f"not a readable parquet file ({exc})") from None
     for row, item in enumerate(rows):
         yield Record(path, row, item)
-
-
-def first_existing(candidates: Sequence[Path], what: str, root: Path) -> Path:
-    """The first of ``candidates`` that exists, else an error listing what was looked for."""
-    for candidate in candidates:
-        if candidate.exists():
-            return candidate
-    tried = ", ".join(str(c.relative_to(root)) if c.is_relative_to(root) else str(c) for c in candidates)
-    raise InputError(root, f"no {what} found (looked for {tried})")
 
 
 def single_parquet(folder: Path, pattern: str, root: Path, what: str) -> Path | None:

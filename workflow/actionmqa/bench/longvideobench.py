@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from actionmqa.bench.base import BenchmarkAdapter
 from actionmqa.bench.extract import first_letter_after_phrases, or_random
+from actionmqa.bench.letters import ANSWER_WITH_LETTER
 from actionmqa.bench.loading import (
     Record,
     json_list_records,
@@ -42,7 +43,6 @@ QUESTION_CATEGORIES: frozenset[str] = frozenset(
     "E2O E3E O2E O3O S2A S2E S2O SAA SOS SSS T2A T2E T2O T3E T3O TAA TOS".split()
 )
 PADDING = "N/A"
-INSTRUCTION = "Answer with the option's letter from the given choices directly."
 #: Removed before looking for a letter (lmms-eval = the authors' list, spec §6.3).
 ANSWER_PHRASES: tuple[str, ...] = (
     "The best answer is",
@@ -147,7 +147,7 @@ class LongVideoBench(BenchmarkAdapter):
 
     # -- loading -------------------------------------------------------------------------
 
-    def load(self, root: Path, video_root: Path | None = None) -> list[Question]:
+    def read(self, root: Path, video_root: Path | None) -> list[Question]:
         """The validation parquet if present, else ``lvb_val.json``."""
         parquet = single_parquet(root, "validation-*.parquet", root, "LongVideoBench validation")
         if parquet is not None:
@@ -211,16 +211,15 @@ class LongVideoBench(BenchmarkAdapter):
         ``"Question: " + q``, the option lines and the instruction, after the interleaved block
         whose frame times need the video's fps (``video``).
         """
-        options = question.lettered_options()
         if PromptStyle(style) is PromptStyle.OFFICIAL:
-            items = ["Question: " + question.question, *options, INSTRUCTION]
+            items = ["Question: " + question.question, *question.lettered_options(), ANSWER_WITH_LETTER]
             if self.subtitles:
                 if video is None:
                     raise ValueError(f"{question.id}: the official interleaving needs the video's fps")
                 times = official_frame_times(_duration(question), video, self.frames)
                 items = interleave(times, question.subtitles or ()) + items
             return Prompt(user="\n".join(items))
-        text = question.question + "\n" + "\n".join(options) + "\n" + INSTRUCTION + "\n"
+        text = f"{question.with_options()}\n{ANSWER_WITH_LETTER}\n"
         if self.subtitles:
             times = lmms_eval_frame_times(_duration(question), self.frames)
             text = "\n".join(interleave(times, question.subtitles or ())) + "\n" + text

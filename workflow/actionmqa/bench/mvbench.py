@@ -160,7 +160,7 @@ class MVBench(BenchmarkAdapter):
 
     # -- loading -------------------------------------------------------------------------
 
-    def load(self, root: Path, video_root: Path | None = None) -> list[Question]:
+    def read(self, root: Path, video_root: Path | None) -> list[Question]:
         json_dir = root / "json"
         tasks = [task for task in TASK_FOLDERS if (json_dir / f"{task}.json").is_file()]
         if not tasks:
@@ -236,7 +236,8 @@ class MVBench(BenchmarkAdapter):
 
     def is_correct(self, parsed: Parsed, question: Question, mode: ParseMode) -> bool:
         if mode is ParseMode.OFFICIAL:
-            assert parsed.token is not None and question.answer is not None
+            if parsed.token is None or question.answer is None:
+                raise ValueError(f"{question.id}: check_ans needs the official parse and a label")
             gt = f"({letter(question.answer)}) {question.options[question.answer]}"
             return check_ans(parsed.token, gt)
         return super().is_correct(parsed, question, mode)

@@ -29,11 +29,10 @@ from actionmqa.bench.loading import (
     resolve_video,
     single_parquet,
 )
-from actionmqa.bench.records import UNPARSED, Parsed, ParseMode, Prompt, PromptStyle, Question, VideoMeta
+from actionmqa.bench.records import UNPARSED, Parsed, ParseMode, Question
 from actionmqa.errors import InputError
 
 N_OPTIONS = 3
-POST_PROMPT = "\nAnswer with the option's letter from the given choices directly."
 OFFICIAL_FILE = "mc_question_valid.json"
 CUT_FRAME_FILE = "cut_frame_mapping_valid.json"
 #: lmms-eval's pattern: the first standalone capital A-D, so "A person ..., so B" reads as A.
@@ -42,7 +41,10 @@ _STANDALONE_CAPITAL = re.compile(r"\b([A-D])\b")
 
 @dataclass(frozen=True)
 class PerceptionTest(BenchmarkAdapter):
-    """Perception Test val MC; ``cut_cup_games`` ends cup-game clips at the test-style cut."""
+    """Perception Test val MC; ``cut_cup_games`` ends cup-game clips at the test-style cut.
+
+    The prompt is the base adapter's lmms-eval text (``"\\nA. op0\\nB. op1\\nC. op2"``).
+    """
 
     cut_cup_games: bool = False
 
@@ -55,7 +57,7 @@ class PerceptionTest(BenchmarkAdapter):
 
     # -- loading -------------------------------------------------------------------------
 
-    def load(self, root: Path, video_root: Path | None = None) -> list[Question]:
+    def read(self, root: Path, video_root: Path | None) -> list[Question]:
         """HF parquet if present, else the official JSON."""
         parquet = single_parquet(root / "mc_question_val", "*.parquet", root, "Perception Test")
         parquet = parquet or single_parquet(root, "*.parquet", root, "Perception Test")
@@ -132,18 +134,7 @@ class PerceptionTest(BenchmarkAdapter):
                     end=end,
                 )
 
-    # -- prompt and parse ----------------------------------------------------------------
-
-    def prompt(
-        self,
-        question: Question,
-        style: PromptStyle | str = PromptStyle.LMMS_EVAL,
-        video: VideoMeta | None = None,
-    ) -> Prompt:
-        """Question, ``"\\nA. op0\\nB. op1\\nC. op2"``, the post-prompt (spec §5.3); no official variant."""
-        return Prompt(
-            user=question.question + "".join("\n" + o for o in question.lettered_options()) + POST_PROMPT
-        )
+    # -- parse -------------------------------------------------------------------------
 
     def parse_lmms_eval(self, raw: str, question: Question, seed: int) -> Parsed:
         """First standalone capital A-D in the stripped output; none is -1, scored wrong."""

@@ -86,6 +86,10 @@ class Question:
     def answer_letter(self) -> str | None:
         return None if self.answer is None else letter(self.answer)
 
+    def with_options(self) -> str:
+        """The question, then one ``"A. text"`` line per option: the body of every lmms-eval prompt."""
+        return "\n".join([self.question, *self.lettered_options()])
+
     def lettered_options(self) -> list[str]:
         """``"A. text"`` lines: the source's own strings where it prefixes letters, else built."""
         if self.option_labels is not None:

@@ -18,7 +18,7 @@ import numpy as np
 
 from actionmqa.bench.base import BenchmarkAdapter
 from actionmqa.bench.extract import extract_mcq_answer, first_letter_after_phrases
-from actionmqa.bench.letters import index_of, letters_for, strip_letter_prefix
+from actionmqa.bench.letters import ANSWER_WITH_LETTER, index_of, letters_for, strip_letter_prefix
 from actionmqa.bench.loading import Record, parquet_records, resolve_video, single_parquet
 from actionmqa.bench.records import (
     UNPARSED,
@@ -39,7 +39,7 @@ LMMS_EVAL_INSTRUCTION = (
     "Select the best answer to the following multiple-choice question based on the video and the subtitles."
     " Respond with only the letter (A, B, C, or D) of the correct option."
 )
-LMMS_EVAL_POST_PROMPT = "\nAnswer with the option's letter from the given choices directly."
+LMMS_EVAL_POST_PROMPT = "\n" + ANSWER_WITH_LETTER
 #: The README's wording without subtitles ...
 OFFICIAL_INSTRUCTION = (
     "Select the best answer to the following multiple-choice question based on the video."
@@ -124,7 +124,7 @@ class VideoMME(BenchmarkAdapter):
 
     # -- loading -------------------------------------------------------------------------
 
-    def load(self, root: Path, video_root: Path | None = None) -> list[Question]:
+    def read(self, root: Path, video_root: Path | None) -> list[Question]:
         parquet = single_parquet(root / "videomme", "test-*.parquet", root, "Video-MME")
         if parquet is None:
             raise InputError(root, "no Video-MME data: expected videomme/test-*.parquet")
@@ -173,7 +173,7 @@ class VideoMME(BenchmarkAdapter):
         video: VideoMeta | None = None,
     ) -> Prompt:
         """lmms-eval's ``videomme``/``videomme_w_subtitle`` text, or the README's (spec §7.3-7.4)."""
-        body = question.question + "\n" + "\n".join(question.lettered_options())
+        body = question.with_options()
         official = PromptStyle(style) is PromptStyle.OFFICIAL
         if not self.subtitles:
             if official:
