@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from actionmqa.bench.cli import run
 from actionmqa.errors import InputError
 from actionmqa.io import read_jsonl

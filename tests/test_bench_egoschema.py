@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from actionmqa.bench import make_adapter
 from actionmqa.bench.base import evaluate
 from actionmqa.bench.egoschema import EgoSchema

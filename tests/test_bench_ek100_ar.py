@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from actionmqa.bench.ek100_ar import compute_action_scores, evaluate, softmax, topk_accuracy
 from actionmqa.ek100.schema import N_NOUNS, N_VERBS
 

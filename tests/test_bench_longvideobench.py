@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from actionmqa.bench.base import evaluate
 from actionmqa.bench.longvideobench import LongVideoBench, interleave, lmms_eval_frame_times, parse_subtitles
 from actionmqa.bench.records import VideoMeta

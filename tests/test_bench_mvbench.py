@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from actionmqa.bench.base import evaluate
 from actionmqa.bench.mvbench import MVBench, check_ans, mcq_normalise
 from actionmqa.errors import InputError

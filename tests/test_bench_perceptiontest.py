@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from actionmqa.bench.base import evaluate
 from actionmqa.bench.perceptiontest import PerceptionTest
 from actionmqa.errors import InputError

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from actionmqa.bench import ADAPTERS, make_adapter
 from actionmqa.bench.base import evaluate
 from actionmqa.bench.extract import extract_mcq_answer, first_letter_after_phrases, or_random, strict_parse

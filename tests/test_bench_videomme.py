@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from actionmqa.bench.base import evaluate
 from actionmqa.bench.records import VideoMeta
 from actionmqa.bench.videomme import VideoMME, parse_srt, subtitles_for_frames
@@ -300,3 +301,22 @@ def test_cli_score_official(root, tmp_path):
     )
     assert summary["groups"]["duration"]["short"]["accuracy"] == pytest.approx(200 / 3)
     assert summary["settings"] == {"subtitles": False, "frames": 32}
+
+
+def test_cli_prompts_name_a_video_it_cannot_probe(root, tmp_path):
+    from actionmqa.bench.cli import run
+
+    with pytest.raises(InputError, match=r"K8QCsA6yJkE.mp4: cannot read video metadata .*pass --video-meta"):
+        run(
+            [
+                "prompts",
+                "--benchmark",
+                "videomme",
+                "--data",
+                root,
+                "--subtitles",
+                "--out",
+                tmp_path / "p.jsonl",
+            ]
+        )
+    assert not (tmp_path / "p.jsonl").exists()  # nothing half-written

@@ -19,7 +19,7 @@ from actionmqa.errors import InputError
 log = logging.getLogger(__name__)
 
 BENCHMARKS = ("egoschema", "perceptiontest", "longvideobench", "videomme", "mvbench")
-SUBMITTABLE = ("egoschema", "perceptiontest", "longvideobench")
+SUBMITTABLE = ("egoschema", "perceptiontest")
 
 
 def register(stages: Any) -> None:

@@ -238,7 +238,7 @@ class LongVideoBench(BenchmarkAdapter):
         found = first_letter_after_phrases(raw, ANSWER_PHRASES, "ABCDE")
         return or_random(found, seed, question, question.letters)
 
-    # -- aggregation and submission ------------------------------------------------------
+    # -- aggregation ---------------------------------------------------------------------
 
     def extra_metrics(
         self, results: Sequence[SampleResult], groups: Mapping[str, Mapping[str, GroupStat]]
@@ -246,12 +246,6 @@ class LongVideoBench(BenchmarkAdapter):
         """lmms-eval's "Overall" (size-weighted over both groupings) and its doubled ``num``."""
         overall, num = size_weighted_overall(*(groups[key] for key in self.group_keys))
         return {"lmms_eval_overall": overall, "lmms_eval_overall_num": num}
-
-    def submission(
-        self, questions: Sequence[Question], outputs: Mapping[str, str], mode: Any = None, seed: int = 0
-    ) -> dict[str, str]:
-        """``{id: raw output}``: the leaderboard parses the raw text itself (lmms-eval test task)."""
-        return {q.id: outputs[q.id] for q in questions if q.id in outputs}
 
 
 def _padded_options(record: Record) -> tuple[str, ...]:

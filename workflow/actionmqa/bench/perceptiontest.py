@@ -78,15 +78,14 @@ class PerceptionTest(BenchmarkAdapter):
         record: Record,
         video: str,
         qid: str,
-        answer_key: str,
         root: Path,
         video_root: Path | None,
         **kw: Any,
     ) -> Question:
         options = record.strings("options", N_OPTIONS)
-        answer = record.int_like(answer_key)
+        answer = record.int_like("answer_id")
         if not 0 <= answer < len(options):
-            raise record.error(f"answer {answer} is not among the {len(options)} options", key=answer_key)
+            raise record.error(f"answer {answer} is not among the {len(options)} options", key="answer_id")
         return Question(
             id=f"{video}_{qid}",
             video=resolve_video(record, root / "videos", video_root, f"{video}.mp4", (f"{video}.MP4",)),
@@ -100,9 +99,7 @@ class PerceptionTest(BenchmarkAdapter):
         )
 
     def _from_hf(self, record: Record, root: Path, video_root: Path | None) -> Question:
-        return self._question(
-            record, record.text("video_name"), record.text("question_id"), "answer_id", root, video_root
-        )
+        return self._question(record, record.text("video_name"), record.text("question_id"), root, video_root)
 
     def _from_official(self, root: Path, video_root: Path | None) -> Iterator[Question]:
         path = root / OFFICIAL_FILE
@@ -114,25 +111,16 @@ class PerceptionTest(BenchmarkAdapter):
             video = object_record(path, video_id, entry)
             metadata = object_record(path, f"{video_id}/metadata", video.get("metadata", dict))
             items = video.get("mc_question", list)
-            is_cup_game = bool(metadata.get("is_cup_game", bool))
             end = None
-            if self.cut_cup_games and is_cup_game:
+            if self.cut_cup_games and metadata.get("is_cup_game", bool):
                 if video_id not in cuts:
                     raise metadata.error(f"cup game without an entry in {CUT_FRAME_FILE}", key="is_cup_game")
                 end = cuts[video_id] / metadata.number("frame_rate")
             for k, item in enumerate(items):
                 record = object_record(path, f"{video_id}/mc_question[{k}]", item)
                 qid = str(record.get("id", int))
-                yield self._question(
-                    record,
-                    video_id,
-                    qid,
-                    "answer_id",
-                    root,
-                    video_root,
-                    start=0.0 if end is not None else None,
-                    end=end,
-                )
+                start = None if end is None else 0.0
+                yield self._question(record, video_id, qid, root, video_root, start=start, end=end)
 
     # -- parse -------------------------------------------------------------------------
 
@@ -155,12 +143,17 @@ class PerceptionTest(BenchmarkAdapter):
             index = parsed.index if parsed.index is not None and parsed.index < len(question.options) else -1
             out.setdefault(question.extra["video_id"], []).append(
                 {
-                    "id": int(question.extra["question_id"]),
+                    "id": _numeric(question.extra["question_id"]),
                     "answer_id": index,
                     "answer": question.options[index] if index >= 0 else "",
                 }
             )
         return out
+
+
+def _numeric(question_id: str) -> int | str:
+    """Official ids are ints; HF copies hold them as strings (spec §5.2)."""
+    return int(question_id) if question_id.isdigit() else question_id
 
 
 def _cut_frames(path: Path) -> dict[str, int]:
