@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from actionmqa.bench.records import ParseMode, PromptStyle, Question, VideoMeta
 from actionmqa.errors import InputError
+
+if TYPE_CHECKING:
+    from actionmqa.bench.base import BenchmarkAdapter
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +93,7 @@ def _outputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of lmms-eval's random fallbacks")
 
 
-def _load(args: argparse.Namespace) -> tuple[Any, list[Question]]:
+def _load(args: argparse.Namespace) -> tuple[BenchmarkAdapter, list[Question]]:
     from actionmqa.bench import make_adapter
 
     adapter = make_adapter(
@@ -158,7 +161,7 @@ def _prompts(args: argparse.Namespace) -> None:
     adapter, questions = _load(args)
     meta = _video_meta(args.video_meta) if args.video_meta else {}
 
-    def records() -> Any:
+    def records() -> Iterator[dict[str, Any]]:
         for q in questions:
             needs = adapter.needs_video_meta(q, args.style)
             video = (meta.get(q.video.name) or probe_video(q.video)) if needs else None
