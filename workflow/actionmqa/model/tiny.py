@@ -1,0 +1,79 @@
+"""Tiny LLaVAction configs: the toy world's base model and the tests' models, in seconds on a CPU.
+
+Same architecture as the real ones (SigLIP tower, 2-layer GELU projector, Qwen2 language model),
+only small; placeholder ids follow ``tokenizer.SPECIAL_TOKENS``, the order every tokenizer
+trained by ``train_tokenizer`` has.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from transformers import Qwen2Config, SiglipVisionConfig
+
+from actionmqa.model.configuration import LlavaActionConfig
+from actionmqa.model.tokenizer import ACTION_TOKEN, IMAGE_TOKEN, PAD_TOKEN, VIDEO_TOKEN, special_token_id
+
+
+def tiny_config(
+    vocab_size: int,
+    *,
+    image_size: int = 64,
+    patch_size: int = 8,
+    vision_hidden: int = 32,
+    vision_layers: int = 2,
+    hidden: int = 64,
+    layers: int = 2,
+    heads: int = 4,
+    num_verbs: int = 97,
+    num_nouns: int = 300,
+    num_actions: int = 3806,
+    visual_layout: Literal["hf", "llava_video"] = "llava_video",
+    spatial_pool_mode: Literal["bilinear", "average"] = "bilinear",
+    action_token: bool = True,
+    max_position_embeddings: int = 8192,
+    image_token_id: int = special_token_id(IMAGE_TOKEN),
+    video_token_id: int = special_token_id(VIDEO_TOKEN),
+    action_token_id: int = special_token_id(ACTION_TOKEN),
+) -> LlavaActionConfig:
+    """A small LlavaActionConfig; 64 px frames at patch 8 give 8x8 patches, 4x(4+1) = 20 tokens per frame.
+
+    Placeholder ids default to those of ``train_tokenizer``; pass others for a tokenizer that
+    gained its placeholders later (a converted checkpoint's).
+    """
+    vision_config = SiglipVisionConfig(
+        hidden_size=vision_hidden,
+        intermediate_size=2 * vision_hidden,
+        num_hidden_layers=vision_layers,
+        num_attention_heads=2,
+        image_size=image_size,
+        patch_size=patch_size,
+        vision_use_head=False,
+    )
+    text_config = Qwen2Config(
+        vocab_size=vocab_size,
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=max(1, heads // 2),
+        max_position_embeddings=max_position_embeddings,
+        tie_word_embeddings=False,
+        pad_token_id=special_token_id(PAD_TOKEN),
+    )
+    return LlavaActionConfig(
+        vision_config=vision_config,
+        text_config=text_config,
+        image_token_index=image_token_id,
+        video_token_index=video_token_id,
+        action_token=action_token,
+        action_token_id=action_token_id,
+        num_verbs=num_verbs,
+        num_nouns=num_nouns,
+        num_actions=num_actions,
+        visual_layout=visual_layout,
+        spatial_pool_mode=spatial_pool_mode,
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="full",
+        image_grid_pinpoints=[[image_size, image_size]],
+    )
