@@ -1,0 +1,149 @@
+"""Captions and QA pairs per clip, from the toy world's scenes or from the teacher's output file.
+
+Policy for a clip the caption/QA tasks selected but the file does not cover: an ``InputError``
+naming the file and narration id. Both files cover every clip they were made for (the toy world
+writes one scene per segment; ``sft teacher`` writes one line per selected clip, a dropped
+caption included), so a gap means a stale or foreign file, not a skip. Captions the teacher
+itself disowned (``disagree_with_human_annotation``, dropped as upstream does) are skipped,
+counted and listed in the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from actionmqa.errors import InputError
+from actionmqa.sft.segments import Segment
+
+#: The ``teacher`` of records made from toy-world scenes: they stand in for GPT-4o outputs.
+SCENES_TEACHER = "toyworld-scenes"
+DISAGREE_REASON = "disagree_with_human_annotation"
+
+
+class QAPair(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    question: str
+    answer: str
+
+
+class SceneLine(BaseModel):
+    """The fields of a toy-world ``scenes.jsonl`` line that SFT uses (the rest is ignored)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    narration_id: str
+    video_id: str
+    description: str
+    qa: tuple[QAPair, ...]
+
+
+class TeacherLine(BaseModel):
+    """One line of the file ``sft teacher`` writes: the teacher's caption and QA pairs for one clip.
+
+    A caption the teacher disagreed with is kept for the record, with no QA pairs (none are asked for).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    narration_id: str
+    uid: str
+    video_id: str
+    teacher: str
+    caption: str
+    disagree_with_human_annotation: bool
+    qa: tuple[QAPair, ...]
+
+
+Line = TypeVar("Line", SceneLine, TeacherLine)
+
+
+@dataclass(frozen=True)
+class ClipText:
+    """What the caption and open-QA tasks need; ``dropped`` says why the clip must be skipped."""
+
+    caption: str
+    qa: tuple[QAPair, ...]
+    teacher: str
+    video_id: str
+    dropped: str | None = None
+
+
+@dataclass(frozen=True)
+class ClipTexts:
+    """Clip texts by narration id, and the file they came from (for error messages)."""
+
+    path: Path
+    by_narration: Mapping[str, ClipText]
+
+    def for_segment(self, segment: Segment) -> ClipText:
+        text = self.by_narration.get(segment.narration_id)
+        if text is None:
+            raise InputError(
+                self.path,
+                "no caption/QA entry for a clip the mixture selected (a stale or foreign file? "
+                "rebuild it for these annotations, mixture and seed)",
+                key=segment.narration_id,
+            )
+        if text.video_id != segment.video_id:
+            raise InputError(
+                self.path,
+                f"entry is for video {text.video_id}, the annotations put it in {segment.video_id}",
+                key=segment.narration_id,
+            )
+        return text
+
+
+def load_scenes(path: Path) -> ClipTexts:
+    """The toy world's ``scenes.jsonl``: its descriptions stand in for GPT-4o captions, its QA for GPT QA."""
+    lines = _read_lines(path, SceneLine)
+    return ClipTexts(
+        Path(path),
+        {
+            line.narration_id: ClipText(line.description, line.qa, SCENES_TEACHER, line.video_id)
+            for line in lines
+        },
+    )
+
+
+def load_teacher_file(path: Path) -> ClipTexts:
+    """The output of ``sft teacher``; disagreeing captions come back marked as dropped."""
+    lines = _read_lines(path, TeacherLine)
+    return ClipTexts(
+        Path(path),
+        {
+            line.narration_id: ClipText(
+                line.caption,
+                line.qa,
+                line.teacher,
+                line.video_id,
+                DISAGREE_REASON if line.disagree_with_human_annotation else None,
+            )
+            for line in lines
+        },
+    )
+
+
+def _read_lines(path: Path, model: type[Line]) -> list[Line]:
+    """Validated lines; a bad or repeated narration id names the file and line number."""
+    lines: list[Line] = []
+    seen: set[str] = set()
+    with open(path, encoding="utf-8") as handle:
+        for lineno, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                line = model.model_validate(json.loads(text))
+            except (json.JSONDecodeError, ValidationError) as exc:
+                raise InputError(path, f"not a valid {model.__name__} ({exc})", row=lineno) from exc
+            if line.narration_id in seen:
+                raise InputError(path, f"narration id {line.narration_id} appears twice", row=lineno)
+            seen.add(line.narration_id)
+            lines.append(line)
+    return lines
