@@ -1,0 +1,298 @@
+"""The teacher path of the SFT mixture against a real /chat/completions server on 127.0.0.1.
+
+The server plays GPT-4o: it captions what the system prompt names as the ground truth, disagrees
+with the annotation "grab knife", and turns each caption into three QA pairs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from actionmqa.errors import InputError
+from actionmqa.io import read_jsonl
+from actionmqa.sft.build import BuildRequest, build_sft
+from actionmqa.sft.manifest import manifest_path
+from actionmqa.sft.segments import Segment
+from actionmqa.sft.teacher_prompts import caption_system_prompt, qa_expansion_system_prompt
+from actionmqa.sft.teacher_run import TeachRequest, teach, teacher_lines
+from actionmqa.teacher import TeacherClient, TeacherConfig
+from actionmqa.video.synthetic import write_pattern_tree
+from sft_tiny_world import TRAIN, write_mixture, write_sft_dir
+
+MODEL = "gpt-4o-2024-08-06"
+DISAGREED = "grab knife"
+_GROUND_TRUTH = re.compile(r"The ground-truth action is (.*)\.\n")
+
+
+class FakeTeacher(BaseHTTPRequestHandler):
+    server: TeacherServer
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        with self.server.lock:
+            self.server.bodies.append(body)
+        reply = {"choices": [{"index": 0, "message": {"role": "assistant", "content": _content(body)}}]}
+        payload = json.dumps(reply).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+def _content(body: dict[str, Any]) -> str:
+    system = body["messages"][0]["content"]
+    schema = body["response_format"]["json_schema"]["name"]
+    if schema == "GT_Augmentation_Response":
+        narration = _GROUND_TRUTH.search(system).group(1)
+        return json.dumps(
+            {
+                "answer_with_reasoning": f"I reach out and {narration}.",
+                "disagree_with_human_annotation": narration == DISAGREED,
+            }
+        )
+    caption = system.splitlines()[1]
+    return json.dumps(
+        {
+            "first_question": "What do I do?",
+            "first_answer": caption,
+            "second_question": "Which hand do I use?",
+            "second_answer": "My right hand.",
+            "third_question": "Where am I?",
+            "third_answer": "In a kitchen.",
+        }
+    )
+
+
+class TeacherServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), FakeTeacher)
+        self.lock = threading.Lock()
+        self.bodies: list[dict[str, Any]] = []
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+    def requests_for(self, schema: str) -> list[dict[str, Any]]:
+        return [b for b in self.bodies if b["response_format"]["json_schema"]["name"] == schema]
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def server() -> Iterator[TeacherServer]:
+    teacher_server = TeacherServer()
+    thread = threading.Thread(
+        target=teacher_server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    yield teacher_server
+    teacher_server.shutdown()
+    teacher_server.server_close()
+
+
+def config(server: TeacherServer, cache_dir: Path) -> TeacherConfig:
+    return TeacherConfig(
+        base_url=server.base_url, model=MODEL, cache_dir=cache_dir, api_key_env=None, max_concurrency=2
+    )
+
+
+def segments() -> list[Segment]:
+    """The five P03_01 train segments, as the build would read them."""
+    rows = []
+    for row, (narration_id, start, stop, narration, _, verb, _, noun) in enumerate(TRAIN[:5]):
+        uid = f"P03-P03_01_{start:.2f}_{stop:.2f}"
+        rows.append(
+            Segment(
+                row,
+                uid,
+                uid,
+                narration_id,
+                "P03",
+                "P03_01",
+                start,
+                stop,
+                narration,
+                f"{verb}:{noun}",
+                verb,
+                noun,
+            )
+        )
+    return rows
+
+
+# -- prompts -----------------------------------------------------------------------------------
+
+
+def test_caption_prompt_golden() -> None:
+    assert caption_system_prompt("open fridge", 1.23) == (
+        "You are seeing video frames from an egocentric view, and you are the person in them. "
+        "Describe the frames in detail and reason about the action you are performing. You are given "
+        "the human-annotated ground-truth action, but come to your own conclusion independently.\n"
+        'If you disagree with the human annotation, set "disagree_with_human_annotation" to true and give '
+        "your reasoning without mentioning the ground-truth action, so that the reasoning stays clean. "
+        'If you agree, set "disagree_with_human_annotation" to false and give your reasoning, again '
+        "without referring to the ground truth.\n\n"
+        "The ground-truth action is open fridge.\n"
+        "Support the action with evidence in your reasoning: the duration of the video, the sequence of "
+        "actions you perform, the objects you interact with, and the overall context of the video.\n"
+        "As a guideline, reason in detail for videos longer than 3 seconds, and more briefly for "
+        "shorter ones.\n"
+        "The video lasts 1.230 seconds.\n"
+        "Reason in the first person.\n"
+    )
+
+
+def test_qa_expansion_prompt_golden() -> None:
+    assert qa_expansion_system_prompt("I open the fridge.") == (
+        "Create 3 question-answer pairs from the text below, a first-person narrative of video frames "
+        "seen from the egocentric view of a person interacting with objects in a kitchen.\n"
+        "I open the fridge.\n"
+        "Questions could be, for example:\n"
+        "What object am I interacting with?\n"
+        "What objects are visible in the video?\n"
+        "What is the sequence of the atomic actions I am performing?\n\n"
+        "Every question must be answerable from the text alone: do not ask about anything that needs "
+        "context or information the text does not give.\n"
+    )
+
+
+# -- teacher lines with injected frames --------------------------------------------------------
+
+
+def red_frames(batch: Sequence[Segment]) -> dict[str, list[np.ndarray]]:
+    frame = np.zeros((8, 8, 3), dtype=np.uint8)
+    frame[..., 0] = 255
+    return {segment.key: [frame] * 4 for segment in batch}
+
+
+def test_teacher_lines_caption_then_expand_agreed_captions(server: TeacherServer, tmp_path: Path) -> None:
+    clips = segments()
+    client = TeacherClient(config(server, tmp_path / "cache"))
+    lines = list(teacher_lines(clips, client, MODEL, red_frames, batch_size=2))
+    assert [line.narration_id for line in lines] == [clip.narration_id for clip in clips]
+    assert lines[0].model_dump(mode="json") == {
+        "narration_id": "P03_01_0",
+        "uid": "P03-P03_01_1.00_2.00",
+        "video_id": "P03_01",
+        "teacher": MODEL,
+        "caption": "I reach out and pick up plate.",
+        "disagree_with_human_annotation": False,
+        "qa": [
+            {"question": "What do I do?", "answer": "I reach out and pick up plate."},
+            {"question": "Which hand do I use?", "answer": "My right hand."},
+            {"question": "Where am I?", "answer": "In a kitchen."},
+        ],
+    }
+    captions = server.requests_for("GT_Augmentation_Response")
+    assert len(captions) == 5
+    caption_of_first = next(b for b in captions if "pick up plate" in b["messages"][0]["content"])
+    assert caption_of_first["messages"][0] == {
+        "role": "system",
+        "content": caption_system_prompt("pick up plate", 1.0),
+    }
+    user = caption_of_first["messages"][1]["content"]
+    assert user[0] == {"type": "text", "text": ""}  # upstream's empty text part, then the frames
+    assert [part["type"] for part in user[1:]] == ["image_url"] * 4
+    expansions = server.requests_for("ExpandReasonMCResponse")
+    assert len(expansions) == 5
+    assert {b["messages"][1]["content"] for b in expansions} == {""}  # text only
+    assert expansions[0]["messages"][0]["content"].startswith("Create 3 question-answer pairs")
+
+
+# -- the verb end to end, then the build from its file ------------------------------------------
+
+
+@pytest.fixture
+def taught(server: TeacherServer, tmp_path: Path) -> dict[str, Path]:
+    ann = write_sft_dir(tmp_path / "ann")
+    videos = tmp_path / "videos"
+    write_pattern_tree(videos, {("P03", "P03_01"): 14 * 30, ("P04", "P04_02"): 7 * 30}, fps=30)
+    teacher_config = tmp_path / "teacher.yaml"
+    teacher_config.write_text(
+        f"base_url: {server.base_url}\nmodel: {MODEL}\ncache_dir: {tmp_path / 'cache'}\napi_key_env: null\n"
+    )
+    mixture = write_mixture(
+        tmp_path / "mixture.yaml",
+        "hard_mqa: {fraction: 0.0}\ndirect_narration: {fraction: 0.0}\ntemporal_detection: {fraction: 0.0}\n",
+    )
+    request = TeachRequest(
+        annotations_dir=ann,
+        teacher_config=teacher_config,
+        video_root=videos,
+        out=tmp_path / "teacher.jsonl",
+        mixture_file=mixture,
+        seed=3,
+    )
+    assert teach(request) == 1  # "grab knife": the teacher disagrees
+    return {"ann": ann, "mixture": mixture, "teacher_file": request.out, "request_config": teacher_config}
+
+
+def test_teach_then_build_drops_disagreed_captions(taught: dict[str, Path], server: TeacherServer) -> None:
+    lines = read_jsonl(taught["teacher_file"])
+    assert len(lines) == 10
+    images = [len(b["messages"][1]["content"]) - 1 for b in server.requests_for("GT_Augmentation_Response")]
+    assert images == [4] * 10  # decoded from the videos, 4 frames per clip
+    out = taught["teacher_file"].parent / "sft.jsonl"
+    build_sft(BuildRequest(taught["ann"], taught["mixture"], 3, out, teacher_file=taught["teacher_file"]))
+    records = read_jsonl(out)
+    manifest = json.loads(manifest_path(out).read_text())
+    assert manifest["counts"] == {"caption": 9, "open_qa": 27}
+    assert manifest["skipped"] == {
+        "caption": {"disagree_with_human_annotation": {"count": 1, "narration_ids": ["P04_02_4"]}},
+        "open_qa": {"disagree_with_human_annotation": {"count": 1, "narration_ids": ["P04_02_4"]}},
+    }
+    assert {record["teacher"] for record in records} == {MODEL}
+    caption = next(r for r in records if r["id"] == "P04-P04_02_0.50_2.00:caption")
+    assert caption["conversations"][1] == {"from": "gpt", "value": "I reach out and turn tap on."}
+
+
+def test_teach_again_is_served_from_the_cache(taught: dict[str, Path], server: TeacherServer) -> None:
+    calls, before = len(server.bodies), taught["teacher_file"].read_bytes()
+    teach(
+        TeachRequest(
+            annotations_dir=taught["ann"],
+            teacher_config=taught["request_config"],
+            video_root=taught["teacher_file"].parent / "videos",
+            out=taught["teacher_file"],
+            mixture_file=taught["mixture"],
+            seed=3,
+        )
+    )
+    assert len(server.bodies) == calls
+    assert taught["teacher_file"].read_bytes() == before
+
+
+def test_teacher_file_for_other_clips_is_refused(taught: dict[str, Path]) -> None:
+    """Policy: the teacher file covers every clip the mixture selects, so a gap means a stale file."""
+    document = read_jsonl(taught["teacher_file"])
+    taught["teacher_file"].write_text("".join(json.dumps(line) + "\n" for line in document[1:]))
+    out = taught["teacher_file"].parent / "sft.jsonl"
+    with pytest.raises(InputError, match=r"teacher\.jsonl, key 'P03_01_0': no caption/QA entry"):
+        build_sft(BuildRequest(taught["ann"], taught["mixture"], 3, out, teacher_file=taught["teacher_file"]))
+
+
+def test_bad_teacher_config_names_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "teacher.yaml"
+    path.write_text("base_url: http://127.0.0.1:1/v1\nmodel: m\ncache_dir: c\nmax_concurency: 3\n")
+    with pytest.raises(InputError, match=r"teacher\.yaml, key 'max_concurency'"):
+        teach(TeachRequest(tmp_path, path, tmp_path, tmp_path / "out.jsonl"))
