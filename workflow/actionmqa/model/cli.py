@@ -1,0 +1,35 @@
+"""``actionmqa model convert``: LLaVA-NeXT-format checkpoints into this project's model format.
+
+The base models (LLaVA-Video-7B, LLaVA-OV-0.5B) and the released LLaVAction checkpoints all
+ship in LLaVA-NeXT's layout; converting them once lets training and evaluation load every
+model the same way, with ``from_pretrained`` and no remote code.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(stages: argparse._SubParsersAction) -> None:
+    parser = stages.add_parser("model", help="LLaVAction model: convert LLaVA-NeXT checkpoints")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    convert = verbs.add_parser("convert", help="LLaVA-NeXT checkpoint folder -> project format folder")
+    convert.add_argument(
+        "--src", type=Path, required=True, help="folder with config.json, safetensors, tokenizer"
+    )
+    convert.add_argument("--out", type=Path, required=True, help="output folder (replaced atomically)")
+    convert.add_argument(
+        "--action-token",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="auto: keep the checkpoint's token and heads if any; on: add fresh ones if absent; off: drop",
+    )
+    convert.set_defaults(func=_convert)
+
+
+def _convert(args: argparse.Namespace) -> None:
+    from actionmqa.model.convert import convert
+
+    convert(args.src, args.out, action_token=args.action_token)
