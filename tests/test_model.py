@@ -297,10 +297,11 @@ def test_batched_greedy_generation_with_left_padding_equals_one_by_one(tokenizer
 
 def test_tokenizer_training_is_deterministic(tmp_path):
     first = train_tokenizer(TEXTS, 300, tmp_path / "a")
-    train_tokenizer(list(reversed(TEXTS)), 300, tmp_path / "b")  # same texts, another order of arrival
-    train_tokenizer(TEXTS, 300, tmp_path / "c")
+    train_tokenizer(TEXTS, 300, tmp_path / "b")
+    train_tokenizer(list(reversed(TEXTS)), 300, tmp_path / "c")  # BPE counts pairs: order cannot matter
     for name in ("tokenizer.json", "tokenizer_config.json"):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "c" / name).read_bytes()
+        content = (tmp_path / "a" / name).read_bytes()
+        assert content == (tmp_path / "b" / name).read_bytes() == (tmp_path / "c" / name).read_bytes()
     assert [first.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS] == list(range(len(SPECIAL_TOKENS)))
     ids = first("take cup<video><video><action>", add_special_tokens=False).input_ids
     assert ids[-3:] == [4, 4, 5] and first.eos_token == END_OF_TURN

@@ -222,21 +222,23 @@ def test_action_token_switch(source, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("edit", "message"),
+    ("name", "edit", "message"),
     [
-        ({"mm_newline_position": "frame"}, "key 'mm_newline_position'"),
-        ({"mm_vision_tower": "google/unknown-tower"}, "key 'mm_vision_tower'"),
-        ({"model_type": "llava_llama"}, "key 'model_type'"),
-        ({"vision_supervision": "three_tokens"}, "key 'vision_supervision'"),
+        ("llavaction", {"mm_newline_position": "frame"}, "key 'mm_newline_position'"),
+        ("llavaction", {"mm_vision_tower": "google/unknown-tower"}, "key 'mm_vision_tower'"),
+        ("llavaction", {"mm_vision_tower": "google/siglip-so400m-patch14-384"}, "layers"),  # not this tower
+        ("llavaction", {"model_type": "llava_llama"}, "key 'model_type'"),
+        ("llavaction", {"vision_supervision": "three_tokens"}, "key 'vision_supervision'"),
+        ("base", {"vision_supervision": "one_token"}, "no model.action_supervision tensor"),
     ],
 )
-def test_unsupported_checkpoints_are_named_with_file_and_key(source, tmp_path, edit, message):
-    folder = shutil.copytree(source["llavaction"], tmp_path / "src")
+def test_unsupported_checkpoints_are_named_with_file_and_key(source, tmp_path, name, edit, message):
+    folder = shutil.copytree(source[name], tmp_path / "src")
     config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**config, **edit}))
     with pytest.raises(InputError, match=message) as error:
         convert(folder, tmp_path / "out")
-    assert str(folder / "config.json") in str(error.value)
+    assert str(folder) in str(error.value)
     assert not (tmp_path / "out").exists()
 
 

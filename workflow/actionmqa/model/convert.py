@@ -62,7 +62,7 @@ KEY_PREFIXES: tuple[tuple[str, str], ...] = (
 )
 ACTION_KEYS = ("model.action_embedding", "verb_head.weight", "noun_head.weight", "action_head.weight")
 
-#: Towers named by hub id in LLaVA-NeXT configs; layer count comes from the stored weights.
+#: Towers named by hub id in LLaVA-NeXT configs, as stored: 27 layers less the one LLaVA-NeXT deletes.
 SIGLIP_PRESETS: dict[str, dict[str, int]] = {
     "google/siglip-so400m-patch14-384": {
         "hidden_size": 1152,
@@ -70,6 +70,7 @@ SIGLIP_PRESETS: dict[str, dict[str, int]] = {
         "num_attention_heads": 16,
         "patch_size": 14,
         "image_size": 384,
+        "num_hidden_layers": 26,
     },
 }
 
@@ -179,7 +180,7 @@ def text_config(checkpoint: LlavaNextCheckpoint) -> Qwen2Config:
 
 
 def vision_config(checkpoint: LlavaNextCheckpoint, weights: Mapping[str, torch.Tensor]) -> SiglipVisionConfig:
-    """SigLIP preset by hub id, or the config.json of a local tower folder; layers counted in the weights."""
+    """SigLIP preset by hub id, or the config.json of a local tower folder (depth: the stored layers)."""
     name = checkpoint.field("mm_vision_tower")
     if name is None:
         raise InputError(checkpoint.config_path, "missing", key="mm_vision_tower")
@@ -194,18 +195,27 @@ def vision_config(checkpoint: LlavaNextCheckpoint, weights: Mapping[str, torch.T
                 key="mm_vision_tower",
             )
         tower = SiglipVisionConfig.from_pretrained(local)
-        fields = {k: getattr(tower, k) for k in SIGLIP_FIELDS}
-    prefix = "model.vision_tower.encoder.layers."
-    layers = {key[len(prefix) :].split(".")[0] for key in weights if key.startswith(prefix)}
-    config = SiglipVisionConfig(**fields, num_hidden_layers=len(layers), vision_use_head=False)
+        fields = {k: getattr(tower, k) for k in SIGLIP_FIELDS} | {"num_hidden_layers": stored_layers(weights)}
+    config = SiglipVisionConfig(**fields, vision_use_head=False)
     _check_vision_shapes(config, weights, checkpoint.path)
     return config
+
+
+def stored_layers(weights: Mapping[str, torch.Tensor]) -> int:
+    prefix = "model.vision_tower.encoder.layers."
+    return len({key[len(prefix) :].split(".")[0] for key in weights if key.startswith(prefix)})
 
 
 def _check_vision_shapes(
     config: SiglipVisionConfig, weights: Mapping[str, torch.Tensor], source: Path
 ) -> None:
     """A wrong preset would load nothing sensible; the stored shapes say which tower it really is."""
+    if stored_layers(weights) != config.num_hidden_layers:
+        raise InputError(
+            source,
+            f"the tower has {config.num_hidden_layers} layers but the weights hold {stored_layers(weights)}",
+            key="model.vision_tower.vision_tower.vision_model.encoder.layers",
+        )
     side = config.image_size // config.patch_size
     expected = {
         "model.vision_tower.embeddings.patch_embedding.weight": (
@@ -255,8 +265,15 @@ def action_fields(
     """Whether the token is on, and the label-space sizes (from ``action_types``, else the head shapes)."""
     path = checkpoint.config_path
     supervision = checkpoint.field("vision_supervision")
-    stored = supervision is not None and "model.action_embedding" in weights
-    if stored and supervision != "one_token":
+    stored = "model.action_embedding" in weights
+    if supervision is not None and not stored:
+        raise InputError(
+            path, f"{supervision!r}, but no model.action_supervision tensor", key="vision_supervision"
+        )
+    absent_heads = [key for key in ACTION_KEYS if key not in weights]
+    if stored and absent_heads:
+        raise InputError(checkpoint.path, f"model.action_supervision without its heads {absent_heads}")
+    if stored and supervision not in (None, "one_token"):
         raise InputError(
             path, f"only the paper's one_token is supported, got {supervision!r}", key="vision_supervision"
         )
