@@ -1,0 +1,79 @@
+"""Write frames as H.264 MP4 (libx264, yuv420p, fixed GOP) with PyAV, deterministically.
+
+x264 output is a pure function of its input and options when it runs single-threaded with no
+scene-cut detection, so a world regenerated from the same seed decodes to identical frames.
+One reused swscale context converts RGB to YUV 4:2:0 (a fresh context per frame costs more
+than the encoding), and a still shot is converted once and encoded as often as it lasts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from actionmqa.io import atomic_open
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """x264 settings; ``gop`` frames between keyframes (a seek lands at most this far back)."""
+
+    gop: int = 30
+    crf: int = 18
+    preset: str = "ultrafast"
+
+    def x264_options(self) -> dict[str, str]:
+        return {
+            "crf": str(self.crf),
+            "preset": self.preset,
+            "threads": "1",
+            "keyint": str(self.gop),
+            "min-keyint": str(self.gop),
+            "scenecut": "0",
+        }
+
+
+def is_still(block: np.ndarray) -> bool:
+    """A block made with ``np.broadcast_to(frame, (T, H, W, 3))``: one frame held T times."""
+    return block.shape[0] > 1 and block.strides[0] == 0
+
+
+def write_mp4(path: Path, blocks: Iterable[np.ndarray], fps: int, settings: EncoderSettings) -> int:
+    """Encode RGB frame blocks (``(T, H, W, 3)`` uint8) into ``path`` atomically; returns the frame count.
+
+    A still block (see ``is_still``) is converted to YUV once.
+    """
+    import av
+    from av.video.reformatter import VideoReformatter
+
+    to_yuv = VideoReformatter()
+    n_frames = 0
+    with atomic_open(path, "wb") as handle, av.open(handle, "w", format="mp4") as container:
+        stream = None
+        for block in blocks:
+            if stream is None:
+                stream = _open_stream(container, block.shape[2], block.shape[1], fps, settings)
+            frames = block[:1] if is_still(block) else block
+            for rgb in frames:
+                yuv = to_yuv.reformat(
+                    av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24"), format="yuv420p"
+                )
+                for _ in range(len(block) if is_still(block) else 1):
+                    yuv.pts = n_frames
+                    container.mux(stream.encode(yuv))
+                    n_frames += 1
+        if stream is not None:
+            container.mux(stream.encode(None))
+    return n_frames
+
+
+def _open_stream(container, width: int, height: int, fps: int, settings: EncoderSettings):  # noqa: ANN001, ANN202
+    stream = container.add_stream("libx264", rate=fps)
+    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+    stream.codec_context.gop_size = settings.gop
+    stream.codec_context.thread_count = 1
+    stream.options = settings.x264_options()
+    return stream

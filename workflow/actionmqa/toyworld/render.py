@@ -1,0 +1,124 @@
+"""Frames: a video is its static scene, idle pauses, and one staged clip per annotated segment.
+
+Mirrored verbs (put, close, turn-off) are rendered as their forward partner's clip with the frame
+order reversed, sensor noise included, so a clip and its mirror hold exactly the same frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from actionmqa.seeding import rng_for
+from actionmqa.toyworld import motion, sprites, vocab
+from actionmqa.toyworld.keyframes import Clock, bar_between
+from actionmqa.toyworld.raster import Track, draw_track
+from actionmqa.toyworld.scenery import ParticipantLook, background_image
+from actionmqa.toyworld.script import SegmentPlan, VideoPlan
+from actionmqa.toyworld.vocab import Action
+
+#: Sensor noise: grey-level standard deviation, drawn on a grid this many pixels coarse.
+NOISE_SIGMA = 2.5
+NOISE_CELL = 4
+
+
+def draw_hand(frames: np.ndarray, hand: motion.HandPose, look: ParticipantLook) -> None:
+    """Palm plus a forearm running down to below the frame, leaning out to the hand's own side.
+
+    The forearm stays close to vertical so that its bounding box, and so its drawing cost,
+    stays narrow wherever the hand goes.
+    """
+    n = frames.shape[0]
+    palm = np.stack(np.broadcast_arrays(np.asarray(hand.x, float), np.asarray(hand.y, float)), axis=-1)
+    palm = np.broadcast_to(palm, (n, 2)) if palm.ndim == 1 else palm
+    elbow = np.stack([palm[:, 0] + 0.1 * hand.side, np.full(n, 1.1)], axis=1)
+    draw_track(frames, Track(sprites.FOREARM, **bar_between(palm, elbow), tint=look.skin_tint))
+    draw_track(frames, Track(sprites.PALM, palm[:, 0], palm[:, 1], tint=look.skin_tint))
+
+
+def add_sensor_noise(frames: np.ndarray, rng: np.random.Generator) -> None:
+    """Coarse grey noise (cheap to draw) so that no two frames are identical, in place."""
+    n, height, width = frames.shape[:3]
+    cell = NOISE_CELL if height % NOISE_CELL == 0 and width % NOISE_CELL == 0 else 1
+    cells = rng.standard_normal((n, height // cell, width // cell), dtype=np.float32) * np.float32(
+        NOISE_SIGMA
+    )
+    frames.reshape(n, height // cell, cell, width // cell, cell, 3)[...] += cells[:, :, None, :, None, None]
+
+
+def to_uint8(frames: np.ndarray) -> np.ndarray:
+    """Round float frames to 8-bit pixels (overwrites ``frames``)."""
+    frames += np.float32(0.5)
+    np.clip(frames, 0, 255, out=frames)
+    return frames.astype(np.uint8)
+
+
+def compose(
+    background: np.ndarray,
+    look: ParticipantLook,
+    staging: motion.Staging,
+    n_frames: int,
+    noise: np.random.Generator,
+) -> np.ndarray:
+    """``n_frames`` float frames of the staging drawn over the background, noise added."""
+    frames = np.repeat(background[None], n_frames, axis=0)
+    for track in staging.tracks:
+        draw_track(frames, track)
+    for hand in staging.hands:
+        draw_hand(frames, hand, look)
+    add_sensor_noise(frames, noise)
+    return frames
+
+
+def render_action(
+    action: Action,
+    params: motion.SegmentParams,
+    n_frames: int,
+    fps: float,
+    background: np.ndarray,
+    look: ParticipantLook,
+) -> np.ndarray:
+    """One segment's frames, ``(n_frames, H, W, 3)`` uint8; a mirrored verb plays its partner backwards."""
+    clock = Clock.for_frames(n_frames, fps)
+    staging = motion.stage(action, params, clock)
+    frames = to_uint8(compose(background, look, staging, n_frames, rng_for(params.detail_seed, "noise")))
+    return frames[::-1] if action.verb in vocab.MIRROR_OF else frames
+
+
+def render_idle(
+    n_frames: int, background: np.ndarray, look: ParticipantLook, noise: np.random.Generator
+) -> np.ndarray:
+    """A pause between actions: both hands resting at the bottom of the frame.
+
+    It is one still frame held ``n_frames`` times (a read-only broadcast view), which the encoder
+    converts once: pauses are a third of all frames and cost almost nothing this way.
+    """
+    staging = motion.Staging(tracks=(), hands=motion.idle_hands())
+    still = to_uint8(compose(background, look, staging, 1, noise))
+    return np.broadcast_to(still, (n_frames, *still.shape[1:]))
+
+
+def render_segment(
+    segment: SegmentPlan, fps: int, background: np.ndarray, look: ParticipantLook
+) -> np.ndarray:
+    return render_action(segment.action, segment.params, len(segment.frame_range(fps)), fps, background, look)
+
+
+def render_video(
+    video: VideoPlan, look: ParticipantLook, size: int, fps: int, seed: int
+) -> Iterator[np.ndarray]:
+    """The video's frames in order, as blocks (one per pause or segment)."""
+    background = background_image(look, video.clutter, size)
+    cursor = 0
+    for segment in video.segments:
+        frames = segment.frame_range(fps)
+        if frames.start > cursor:
+            yield render_idle(
+                frames.start - cursor, background, look, rng_for(seed, segment.narration_id, "idle-before")
+            )
+        yield render_segment(segment, fps, background, look)
+        cursor = frames.stop
+    end = video.n_frames(fps)
+    if end > cursor:
+        yield render_idle(end - cursor, background, look, rng_for(seed, video.video_id, "idle-end"))
