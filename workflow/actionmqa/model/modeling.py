@@ -219,8 +219,14 @@ class LlavaActionForConditionalGeneration(LlavaActionPreTrainedModel, Generation
         states = hidden_states[rows, is_action.int().argmax(-1)]
         return torch.where(present.unsqueeze(-1), states, torch.zeros_like(states)), present
 
-    def head_logits(self, states: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {name: getattr(self, f"{name}_head")(states) for name in HEADS}
+    @staticmethod
+    def action_targets(actions: torch.Tensor | None, present: torch.Tensor) -> torch.Tensor:
+        """``actions``, or all -1 when absent; a labelled row needs an `<action>` for its heads to read."""
+        if actions is None:
+            return torch.full((len(present), len(HEADS)), -1, dtype=torch.long, device=present.device)
+        if bool(((actions >= 0).any(-1) & ~present).any()):
+            raise ValueError("a row has action labels but no <action> placeholder")
+        return actions
 
     @can_return_tuple
     def forward(
@@ -256,39 +262,52 @@ class LlavaActionForConditionalGeneration(LlavaActionPreTrainedModel, Generation
         )
         hidden_states = outputs.last_hidden_state
         logits = self.lm_head(slice_logits_to_keep(hidden_states, logits_to_keep))
-        result = LlavaActionOutput(
+
+        # Heads run on the prompt pass (the one holding `<action>`), not on each generated token.
+        verb_logits = noun_logits = action_logits = present = None
+        if self.config.action_token and input_ids is not None:
+            states, present = self.action_states(input_ids, hidden_states)
+            if labels is not None or bool(present.any()):
+                verb_logits = self.verb_head(states)
+                noun_logits = self.noun_head(states)
+                action_logits = self.action_head(states)
+
+        loss = lm_loss = verb_loss = noun_loss = action_loss = None
+        if labels is not None:
+            if self.config.action_token_id is not None and input_ids is not None:
+                labels = labels.masked_fill(input_ids == self.config.action_token_id, IGNORE_INDEX)
+            lm_loss = self.loss_function(
+                logits=logits, labels=labels, vocab_size=self.config.text_config.vocab_size, **kwargs
+            )
+            loss = lm_loss
+            if verb_logits is not None:
+                targets = self.action_targets(actions, present)
+                verb_loss = masked_cross_entropy(verb_logits, targets[:, 0])
+                noun_loss = masked_cross_entropy(noun_logits, targets[:, 1])
+                action_loss = masked_cross_entropy(action_logits, targets[:, 2])
+                weights = self.config.action_loss_weights
+                loss = (
+                    lm_loss
+                    + weights["verb"] * verb_loss
+                    + weights["noun"] * noun_loss
+                    + weights["action"] * action_loss
+                )
+
+        return LlavaActionOutput(
+            loss=loss,
             logits=logits,
             past_key_values=outputs.past_key_values,
             hidden_states=outputs.hidden_states,
             attentions=outputs.attentions,
             video_hidden_states=outputs.video_hidden_states,
+            lm_loss=lm_loss,
+            verb_loss=verb_loss,
+            noun_loss=noun_loss,
+            action_loss=action_loss,
+            verb_logits=verb_logits,
+            noun_logits=noun_logits,
+            action_logits=action_logits,
         )
-
-        present = None
-        if self.config.action_token and input_ids is not None:
-            states, present = self.action_states(input_ids, hidden_states)
-            if labels is not None or bool(present.any()):
-                for name, head_logits in self.head_logits(states).items():
-                    setattr(result, f"{name}_logits", head_logits)
-
-        if labels is None:
-            return result
-        if self.config.action_token_id is not None and input_ids is not None:
-            labels = labels.masked_fill(input_ids == self.config.action_token_id, IGNORE_INDEX)
-        result.lm_loss = self.loss_function(
-            logits=logits, labels=labels, vocab_size=self.config.text_config.vocab_size, **kwargs
-        )
-        result.loss = result.lm_loss
-        if present is not None:
-            if actions is None:
-                actions = torch.full((len(present), len(HEADS)), -1, dtype=torch.long, device=present.device)
-            if bool(((actions >= 0).any(-1) & ~present).any()):
-                raise ValueError("a row has action labels but no <action> placeholder")
-            for column, name in enumerate(HEADS):
-                head_loss = masked_cross_entropy(getattr(result, f"{name}_logits"), actions[:, column])
-                setattr(result, f"{name}_loss", head_loss)
-                result.loss = result.loss + self.config.action_loss_weights[name] * head_loss
-        return result
 
 
 __all__ = [
