@@ -5,6 +5,10 @@ one `<action>` placeholder right after the visual block (spec §3.2). The model 
 with video features and the second with a learned embedding; the verb, noun and action heads
 read the last (post-norm) hidden state at the `<action>` position. Causal attention alone makes
 that position a summary of the video, like a CLS token.
+
+Video only: LLaVA-OneVision's still-image path (anyres tiling) is not carried over, since no
+benchmark here uses images. As upstream, the tower's ``post_layernorm`` is never used (features
+come from the last stored layer before it), so DDP needs ``find_unused_parameters`` or a frozen tower.
 """
 
 from dataclasses import dataclass
