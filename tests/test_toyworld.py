@@ -218,6 +218,16 @@ def test_default_world_narrations_vary_around_the_class(default_plan: WorldPlan)
     assert {"take mug", "pick up mug"} & take_cup
 
 
+def test_vocabulary_is_consistent() -> None:
+    for action in vocab.ACTIONS:
+        has_slot = any("{other}" in form.words for form in vocab.VERBS[action.verb].forms)
+        assert has_slot == (action.other is not None), action
+        assert action.noun in vocab.NOUNS and action.verb in vocab.VERBS
+        if action.verb in vocab.MIRROR_OF or action.verb in vocab.MIRROR_OF.values():
+            assert vocab.mirror_partner(action) is not None, action
+    assert len({a.vn for a in vocab.ACTIONS}) == len(vocab.ACTIONS)
+
+
 @pytest.mark.parametrize(
     ("forward", "mirrored", "noun"),
     [

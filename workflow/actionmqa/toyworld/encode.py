@@ -44,7 +44,8 @@ def is_still(block: np.ndarray) -> bool:
 def write_mp4(path: Path, blocks: Iterable[np.ndarray], fps: int, settings: EncoderSettings) -> int:
     """Encode RGB frame blocks (``(T, H, W, 3)`` uint8) into ``path`` atomically; returns the frame count.
 
-    A still block (see ``is_still``) is converted to YUV once.
+    A block is converted to YUV before any of it is encoded (alternating the two costs far more
+    than either), and a still block (see ``is_still``) is converted once.
     """
     import av
     from av.video.reformatter import VideoReformatter
@@ -56,15 +57,17 @@ def write_mp4(path: Path, blocks: Iterable[np.ndarray], fps: int, settings: Enco
         for block in blocks:
             if stream is None:
                 stream = _open_stream(container, block.shape[2], block.shape[1], fps, settings)
-            frames = block[:1] if is_still(block) else block
-            for rgb in frames:
-                yuv = to_yuv.reformat(
+            distinct = block[:1] if is_still(block) else block
+            converted = [
+                to_yuv.reformat(
                     av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24"), format="yuv420p"
                 )
-                for _ in range(len(block) if is_still(block) else 1):
-                    yuv.pts = n_frames
-                    container.mux(stream.encode(yuv))
-                    n_frames += 1
+                for rgb in distinct
+            ]
+            for yuv in converted * (len(block) if is_still(block) else 1):
+                yuv.pts = n_frames
+                container.mux(stream.encode(yuv))
+                n_frames += 1
         if stream is not None:
             container.mux(stream.encode(None))
     return n_frames

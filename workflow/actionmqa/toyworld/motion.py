@@ -10,7 +10,7 @@ the same evidence for both verbs of a mirror pair; only the order separates them
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -91,8 +91,12 @@ def rest(side: int) -> Point:
     return (0.5 + 0.3 * side, 1.04)
 
 
+def resting(side: int) -> HandPose:
+    return HandPose(*rest(side), side=side)
+
+
 def idle_hands() -> tuple[HandPose, ...]:
-    return tuple(HandPose(*rest(s), side=s) for s in (-1, 1))
+    return (resting(-1), resting(1))
 
 
 def _pose(xy: np.ndarray, side: int) -> HandPose:
@@ -135,7 +139,7 @@ def carry(action: Action, p: SegmentParams, clock: Clock) -> Staging:
     )
     scale = 1.0 + 0.3 * lift
     item = _track(sp.OBJECTS[action.noun], obj, angle=p.angle + 0.4 * lift, sx=scale, sy=scale, tint=p.tint)
-    return Staging((item,), (_pose(hand, s), HandPose(*rest(-s), side=-s)))
+    return Staging((item,), (_pose(hand, s), resting(-s)))
 
 
 def _door(
@@ -154,7 +158,7 @@ def _door(
         _track(body, centre),
         Track(door, door_x, centre[1], angle=0.0 if hinge < 0 else np.pi, sx=width * shut, tint=p.tint),
     )
-    return Staging(tracks, (_pose(hand, s), HandPose(*rest(-s), side=-s)))
+    return Staging(tracks, (_pose(hand, s), resting(-s)))
 
 
 def _drawer(p: SegmentParams, clock: Clock) -> Staging:
@@ -174,7 +178,7 @@ def _drawer(p: SegmentParams, clock: Clock) -> Staging:
         Track(sp.DRAWER_BOX, x, edge + reveal / 2, sy=reveal / 0.22, opacity=(reveal > 1e-3).astype(float)),
         Track(sp.DRAWER_FRONT, x, front_y, tint=p.tint),
     )
-    return Staging(tracks, (_pose(hand, s), HandPose(*rest(-s), side=-s)))
+    return Staging(tracks, (_pose(hand, s), resting(-s)))
 
 
 def _jar_lid(p: SegmentParams, clock: Clock) -> Staging:
@@ -250,7 +254,7 @@ def switch(action: Action, p: SegmentParams, clock: Clock) -> Staging:
             (min(p.act_end + 0.05, 1.0), rest(s)),
         ],
     )
-    return Staging(tracks, (_pose(hand, s), HandPose(*rest(-s), side=-s)))
+    return Staging(tracks, (_pose(hand, s), resting(-s)))
 
 
 def _oscillation(p: SegmentParams, clock: Clock, phase: float = 0.0) -> np.ndarray:
@@ -325,7 +329,7 @@ def pour(action: Action, p: SegmentParams, clock: Clock) -> Staging:
         Track(stream_sprite, **bar_between(mouth, np.tile(target, (len(u), 1))), opacity=flowing),
         _track(vessel_sprite, vessel, angle=tilt),
     )
-    return Staging(tracks, (_pose(vessel + [0.04 * K * s, 0.05 * K], s), HandPose(*rest(-s), side=-s)))
+    return Staging(tracks, (_pose(vessel + [0.04 * K * s, 0.05 * K], s), resting(-s)))
 
 
 def stir(action: Action, p: SegmentParams, clock: Clock) -> Staging:
@@ -339,7 +343,7 @@ def stir(action: Action, p: SegmentParams, clock: Clock) -> Staging:
         _track(sp.PASTA_IN_POT, pot, angle=0.5 * theta),
         _track(sp.OBJECTS[v.SPOON], spoon, angle=0.3 * s),
     )
-    return Staging(tracks, (_pose(spoon + [0.03 * s, UTENSIL_GRIP], s), HandPose(*rest(-s), side=-s)))
+    return Staging(tracks, (_pose(spoon + [0.03 * s, UTENSIL_GRIP], s), resting(-s)))
 
 
 def _pan_handle(pan: np.ndarray, s: int) -> np.ndarray:
@@ -357,7 +361,7 @@ def slide(action: Action, p: SegmentParams, clock: Clock) -> Staging:
         glide(u, [(0, rest(s)), (p.reach_end, tuple(_pan_handle(pan[:1], s)[0]))]),
     )
     item = _track(sp.OBJECTS[action.noun], pan, angle=0.0 if s > 0 else np.pi, tint=p.tint)
-    return Staging((item,), (_pose(hand, s), HandPose(*rest(-s), side=-s)))
+    return Staging((item,), (_pose(hand, s), resting(-s)))
 
 
 def shake(action: Action, p: SegmentParams, clock: Clock) -> Staging:
@@ -373,7 +377,7 @@ def shake(action: Action, p: SegmentParams, clock: Clock) -> Staging:
         sy=1.15,
         tint=p.tint,
     )
-    return Staging((item,), (_pose(_pan_handle(pan, s), s), HandPose(*rest(-s), side=-s)))
+    return Staging((item,), (_pose(_pan_handle(pan, s), s), resting(-s)))
 
 
 #: Programs of the forward verbs; mirrored verbs reuse their partner's program reversed.
@@ -410,8 +414,7 @@ def duration_range(action: Action) -> tuple[float, float]:
 
 def forward_action(action: Action) -> Action:
     """The action whose program draws ``action`` (put cup -> take cup); itself for forward verbs."""
-    verb = v.MIRROR_OF.get(action.verb, action.verb)
-    return Action(verb, action.noun, action.rank, action.other)
+    return replace(action, verb=v.MIRROR_OF.get(action.verb, action.verb))
 
 
 def stage(action: Action, params: SegmentParams, clock: Clock) -> Staging:

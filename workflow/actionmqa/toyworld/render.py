@@ -92,7 +92,7 @@ def render_idle(
     """A pause between actions: both hands resting at the bottom of the frame.
 
     It is one still frame held ``n_frames`` times (a read-only broadcast view), which the encoder
-    converts once: pauses are a third of all frames and cost almost nothing this way.
+    converts once: pauses are about half of all frames and cost almost nothing this way.
     """
     staging = motion.Staging(tracks=(), hands=motion.idle_hands())
     still = to_uint8(compose(background, look, staging, 1, noise))

@@ -8,6 +8,7 @@ video's plan does not depend on how many others were planned before it.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -146,36 +147,45 @@ def chunk_sizes(total: int, rng: np.random.Generator) -> list[int]:
     return sizes + ([total] if total else [])
 
 
-def assign_videos(config: WorldConfig, participants: tuple[Participant, ...]) -> list[tuple[str, str, int]]:
-    """(participant_id, split, n_segments) per video: train and seen-val videos go round-robin
-    over the seen participants, a share of validation goes to the unseen ones."""
+@dataclass(frozen=True)
+class VideoSlot:
+    """Who films a video, for which split, and how many annotated segments it holds."""
+
+    participant_id: str
+    split: str
+    n_segments: int
+
+
+def assign_videos(config: WorldConfig, participants: tuple[Participant, ...]) -> list[VideoSlot]:
+    """Train and seen-participant validation videos go round-robin over the seen participants;
+    a share of validation goes to the unseen ones."""
     rng = rng_for(config.seed, "layout", "videos")
     seen = [p.participant_id for p in participants if not p.unseen]
     unseen = [p.participant_id for p in participants if p.unseen]
-    order = list(rng.permutation(seen))
-    n_unseen_val = max(len(unseen), round(UNSEEN_VAL_SHARE * config.n_val)) if unseen else 0
-    n_unseen_val = min(n_unseen_val, config.n_val)
-    videos = [(str(order[i % len(order)]), TRAIN, n) for i, n in enumerate(chunk_sizes(config.n_train, rng))]
-    turn = len(videos)
-    for i, n in enumerate(chunk_sizes(config.n_val - n_unseen_val, rng)):
-        videos.append((str(order[(turn + i) % len(order)]), VALIDATION, n))
+    order = [str(pid) for pid in rng.permutation(seen)]
+    n_unseen_val = (
+        min(config.n_val, max(len(unseen), round(UNSEEN_VAL_SHARE * config.n_val))) if unseen else 0
+    )
+    sizes = [(TRAIN, n) for n in chunk_sizes(config.n_train, rng)]
+    sizes += [(VALIDATION, n) for n in chunk_sizes(config.n_val - n_unseen_val, rng)]
+    slots = [VideoSlot(order[i % len(order)], split, n) for i, (split, n) in enumerate(sizes)]
     for j, pid in enumerate(unseen):
         share = n_unseen_val // len(unseen) + (j < n_unseen_val % len(unseen))
-        videos.extend((pid, VALIDATION, n) for n in chunk_sizes(share, rng))
-    return videos
+        slots.extend(VideoSlot(pid, VALIDATION, n) for n in chunk_sizes(share, rng))
+    return slots
 
 
-def number_videos(assignments: list[tuple[str, str, int]]) -> list[tuple[str, str, str, int]]:
+def video_ids(slots: list[VideoSlot]) -> list[str]:
     """EK-55 style ids, numbered per participant in order: P01_01, P01_02, ..."""
-    counts: dict[str, int] = {}
-    numbered = []
-    for pid, split, n in assignments:
-        counts[pid] = counts.get(pid, 0) + 1
-        if counts[pid] > 99:
+    counts: Counter[str] = Counter()
+    ids = []
+    for slot in slots:
+        counts[slot.participant_id] += 1
+        if counts[slot.participant_id] > 99:
             # PXX_1YY would read as a 2020-extension video (nominal 50 fps): refuse instead.
-            raise InputError(None, f"{pid} would need more than 99 videos; add participants")
-        numbered.append((f"{pid}_{counts[pid]:02d}", pid, split, n))
-    return numbered
+            raise InputError(None, f"{slot.participant_id} would need more than 99 videos; add participants")
+        ids.append(f"{slot.participant_id}_{counts[slot.participant_id]:02d}")
+    return ids
 
 
 # -- what happens in a video ------------------------------------------------------------------
@@ -203,8 +213,6 @@ def _pick_form(rng: np.random.Generator, forms: tuple[Form, ...]) -> Form:
 def word(action: Action, rng: np.random.Generator) -> Wording:
     """A narration such as "pick up the mug" or "pour water into pasta pot" for ``action``."""
     verb = _pick_form(rng, vocab.VERBS[action.verb].forms)
-    if "{other}" in verb.words and action.other is None:
-        verb = vocab.VERBS[action.verb].forms[0]
     noun = _pick_form(rng, vocab.NOUNS[action.noun].forms)
     other = _pick_form(rng, vocab.NOUNS[action.other].forms) if "{other}" in verb.words else None
     article = "the " if rng.random() < 0.1 else ""
@@ -212,13 +220,15 @@ def word(action: Action, rng: np.random.Generator) -> Wording:
     return Wording(narration, verb, noun, other)
 
 
-def plan_video(config: WorldConfig, video_id: str, pid: str, split: str, n_segments: int) -> VideoPlan:
+def plan_video(config: WorldConfig, video_id: str, slot: VideoSlot) -> VideoPlan:
+    """A video's timeline: actions (with their wording and variation) separated by pauses."""
+    pid, split = slot.participant_id, slot.split
     rng = rng_for(config.seed, video_id, "timeline")
     weights = action_weights()
     cursor = int(rng.integers(50, 300))
     previous: Action | None = None
     segments = []
-    for k in range(n_segments):
+    for k in range(slot.n_segments):
         action = next_action(rng, previous, weights)
         low, high = motion.duration_range(action)
         start, stop = cursor, cursor + int(round(rng.uniform(low, high) * 100))
@@ -251,8 +261,6 @@ def plan_video(config: WorldConfig, video_id: str, pid: str, split: str, n_segme
 
 def plan_world(config: WorldConfig) -> WorldPlan:
     participants = plan_participants(config)
-    videos = tuple(
-        plan_video(config, vid, pid, split, n)
-        for vid, pid, split, n in number_videos(assign_videos(config, participants))
-    )
+    slots = assign_videos(config, participants)
+    videos = tuple(plan_video(config, vid, slot) for vid, slot in zip(video_ids(slots), slots, strict=True))
     return WorldPlan(config, participants, videos)
