@@ -7,6 +7,7 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
+
 from actionmqa.errors import InputError
 from actionmqa.video import pyav_decoder
 from actionmqa.video.chunking import chunk_video, chunk_video_tree, output_size, resample

@@ -7,6 +7,7 @@ import csv
 import json
 
 import pytest
+
 from actionmqa.ek100.schema import SEGMENT_COLUMNS
 from actionmqa.errors import InputError
 from actionmqa.video import cli
@@ -223,6 +224,8 @@ def test_benchmark_reports_ratios_and_identical_frames(tree, tmp_path):
         "--frames",
         4,
         "--per-clip",
+        "--repeats",
+        1,
         "--out",
         tmp_path / "perf.json",
     )

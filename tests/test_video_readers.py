@@ -8,6 +8,7 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
+
 from actionmqa.errors import InputError
 from actionmqa.video import pyav_decoder
 from actionmqa.video.decoders import decoder_factory
@@ -173,3 +174,13 @@ def test_reversed_span_names_the_clip(layout):
     with pytest.raises(InputError, match="ends before it starts") as err:
         list(ClipReader(layout, "pyav").read([request("rev", 2.0, 1.0)]))
     assert err.value.key == "rev"
+
+
+def test_source_rejects_ids_outside_the_video(layout):
+    from actionmqa.video.source import VideoSource
+
+    with VideoSource(layout.pieces("P01", "P01_01"), decoder_factory("pyav")) as source:
+        assert source.info.n_frames == 150 and source.info.last_frame_sec == pytest.approx(149 / 30)
+        assert indices(source.frames([149, 0])) == [149, 0]
+        with pytest.raises(ValueError, match=r"0\.\.149"):
+            source.frames([150])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from actionmqa.video.sampling import segment_centre_frames, segment_midpoint_frames, uniform_frames
 
 

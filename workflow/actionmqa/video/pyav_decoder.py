@@ -15,6 +15,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from actionmqa.errors import InputError
 from actionmqa.video.decoders import StreamInfo
@@ -40,6 +41,7 @@ class PyAVDecoder:
             raise InputError(self.path, "header gives no frame rate or frame count")
         self._rate = Fraction(rate)
         self._time_base = Fraction(self._stream.time_base)
+        self._frames_per_tick = self._time_base * self._rate
         self._start_pts = self._stream.start_time or 0
         context = self._stream.codec_context
         self.info = StreamInfo(float(self._rate), self._stream.frames, context.width, context.height)
@@ -48,6 +50,7 @@ class PyAVDecoder:
         self._position = -1  # id of the last frame taken from the decoder
         self._last_key: int | None = None
         self._gop = max(1, round(self._rate))  # longest keyframe interval seen; guess 1 s
+        self._rgb = VideoReformatter()  # one conversion context for the file, not one per frame
 
     def get(self, frame_ids: Sequence[int]) -> np.ndarray:
         ids = [int(i) for i in frame_ids]
@@ -60,7 +63,7 @@ class PyAVDecoder:
                 self._seek(target)
             for index, frame in self._decode_through(target):
                 if index in wanted:
-                    found[index] = frame.to_ndarray(format="rgb24")
+                    found[index] = self._rgb.reformat(frame, format="rgb24").to_ndarray()
         return np.stack([found[i] for i in ids])
 
     def close(self) -> None:
@@ -69,7 +72,7 @@ class PyAVDecoder:
     def _index_of(self, frame: av.VideoFrame) -> int:
         if frame.pts is None:
             raise InputError(self.path, "a decoded frame has no timestamp; cannot index frames")
-        return round((frame.pts - self._start_pts) * self._time_base * self._rate)
+        return round((frame.pts - self._start_pts) * self._frames_per_tick)
 
     def _pts_of(self, index: int) -> int:
         return self._start_pts + int(Fraction(index) / self._rate / self._time_base)

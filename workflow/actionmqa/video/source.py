@@ -68,6 +68,8 @@ class VideoSource:
         """uint8 RGB frames for absolute ids, in the order asked."""
         if len(frame_ids) == 0:
             raise ValueError("no frame ids given")
+        if min(frame_ids) < 0 or max(frame_ids) >= self.info.n_frames:
+            raise ValueError(f"frame ids must lie in 0..{self.info.n_frames - 1}, got {list(frame_ids)}")
         by_piece: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for slot, frame_id in enumerate(frame_ids):
             where = locate_frame(self._pieces, int(frame_id), self.info.fps)
