@@ -11,6 +11,8 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from tqdm import tqdm
+
 from actionmqa.ek100.labels import LabelMap
 from actionmqa.mqa.options import OptionTexter, TextMode
 from actionmqa.sft.clip_texts import ClipTexts
@@ -83,12 +85,18 @@ def make_generators(
 
 
 def assemble(
-    segments: Sequence[Segment], generators: Sequence[TaskGenerator], maker: RecordMaker, seed: int
+    segments: Sequence[Segment],
+    generators: Sequence[TaskGenerator],
+    maker: RecordMaker,
+    seed: int,
+    *,
+    progress: bool = False,
 ) -> Assembly:
     """Every kept (segment, task) pair's records, in canonical order (``segments`` must be canonical)."""
     keyed: list[tuple[tuple[int, str, int], SFTRecord]] = []
     assembly = Assembly(records=[])
-    for position, segment in enumerate(segments):
+    clips = tqdm(segments, desc="sft clips", unit="clip", disable=not progress)
+    for position, segment in enumerate(clips):
         for generator in generators:
             if not keeps(generator.fraction, seed, segment.key, generator.name):
                 continue

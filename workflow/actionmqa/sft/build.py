@@ -62,7 +62,7 @@ def build_sft(request: BuildRequest) -> dict[str, Any]:
     )
     generators = make_generators(segments, mixture, inputs, request.seed)
     maker = RecordMaker(inputs.labels, request.split, request.frames)
-    assembly = assemble(segments, generators, maker, request.seed)
+    assembly = assemble(segments, generators, maker, request.seed, progress=True)
     replay = replay_records(mixture.replay.files, mixture.replay.fraction, request.seed)
     write_jsonl(request.out, [*(record.to_json() for record in assembly.records), *replay])
     manifest = build_manifest(
