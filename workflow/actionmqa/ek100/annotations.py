@@ -258,6 +258,17 @@ class AnnotationSet:
             )
         raise InputError(self.root, f"unknown split '{name}'; expected one of {sorted(SPLIT_FILES)}")
 
+    def label_inputs(self) -> dict[str, Path]:
+        """The files that shape labels and texts: every loaded split and the class files.
+
+        Builders record these (with their sha256) in their manifests.
+        """
+        splits = {split: self.root / SPLIT_FILES[split] for split in self.splits}
+        return splits | {
+            "verb_classes": self.root / VERB_CLASSES_FILE,
+            "noun_classes": self.root / NOUN_CLASSES_FILE,
+        }
+
 
 def _load_optional(path: Path, loader: Callable[[Path], T], absent: T) -> T:
     """Optional files may be missing (a fixture, the toy world); say so in the log, never fail."""

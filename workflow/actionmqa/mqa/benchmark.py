@@ -6,8 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from actionmqa.ek100.annotations import AnnotationSet, load_annotation_dir
-from actionmqa.ek100.schema import NOUN_CLASSES_FILE, SPLIT_FILES, VERB_CLASSES_FILE
+from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.errors import InputError
 from actionmqa.io import write_json, write_jsonl
 from actionmqa.mqa.builder import BuildConfig, build_records
@@ -41,19 +40,10 @@ def build_benchmark(
         ranked = load_predictions(predictions, ann.split(config.split), min_k=config.n_options)
     result = build_records(ann, config, ranked)
     write_jsonl(out, (record.model_dump(mode="json") for record in result.records))
-    inputs = _annotation_inputs(ann) | ({"predictions": predictions} if predictions is not None else {})
+    inputs = ann.label_inputs() | ({"predictions": predictions} if predictions is not None else {})
     manifest = build_manifest(out, config, result, inputs)
     write_json(manifest_path(out), manifest)
     log.info(
         "%s: %d records, answer positions %s", out, manifest["records"], manifest["answer_position_counts"]
     )
     return manifest
-
-
-def _annotation_inputs(ann: AnnotationSet) -> dict[str, Path]:
-    """The files that shape the records: every loaded split (label space, pools) and the class files."""
-    splits = {split: ann.root / SPLIT_FILES[split] for split in ann.splits}
-    return splits | {
-        "verb_classes": ann.root / VERB_CLASSES_FILE,
-        "noun_classes": ann.root / NOUN_CLASSES_FILE,
-    }

@@ -13,7 +13,6 @@ from actionmqa.ek100.labels import LabelMap, narration_pools
 from actionmqa.ek100.schema import SPLIT_FILES
 from actionmqa.errors import InputError
 from actionmqa.io import write_json, write_jsonl
-from actionmqa.mqa.benchmark import _annotation_inputs as annotation_inputs
 from actionmqa.sft.assemble import TaskInputs, assemble, make_generators
 from actionmqa.sft.clip_texts import ClipTexts, load_scenes, load_teacher_file
 from actionmqa.sft.manifest import build_manifest, manifest_path
@@ -73,7 +72,7 @@ def build_sft(request: BuildRequest) -> dict[str, Any]:
         frames=request.frames,
         assembly=assembly,
         replay_records=len(replay),
-        inputs=_input_files(request, mixture, annotation_inputs(ann)),
+        inputs=_input_files(request, mixture, ann.label_inputs()),
     )
     write_json(manifest_path(request.out), manifest)
     log.info("%s: %d records %s", request.out, manifest["records"], manifest["counts"])
