@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ class WorldManifest:
     """What was generated: the config, counts, and sha256 of each table (paths relative to the world)."""
 
     config: WorldConfig
+    encoder: EncoderSettings
     counts: dict[str, int]
     sha256: dict[str, str]
 
@@ -45,9 +46,15 @@ class WorldManifest:
             "generator": GENERATOR,
             "seed": self.config.seed,
             "config": self.config.to_dict(),
+            "video": {"codec": "libx264", "pix_fmt": "yuv420p", **asdict(self.encoder)},
             "counts": self.counts,
             "sha256": self.sha256,
         }
+
+
+def encoder_settings(config: WorldConfig) -> EncoderSettings:
+    """One keyframe per second of video, whatever the frame rate."""
+    return EncoderSettings(gop=config.fps)
 
 
 def video_path(videos_dir: Path, video: VideoPlan) -> Path:
@@ -68,7 +75,7 @@ class VideoJob:
 def _encode_one(job: VideoJob) -> int:
     path, video, look, config = job.path, job.video, job.look, job.config
     blocks = render_video(video, look, config.size, config.fps, config.seed)
-    n_frames = write_mp4(path, blocks, config.fps, EncoderSettings())
+    n_frames = write_mp4(path, blocks, config.fps, encoder_settings(config))
     if n_frames != video.n_frames(config.fps):
         raise RuntimeError(f"{path}: wrote {n_frames} frames, planned {video.n_frames(config.fps)}")
     return n_frames
@@ -129,7 +136,9 @@ def generate_world(
     digests = {
         p.relative_to(out_dir).as_posix(): sha256_file(p) for p in [*table_paths, out_dir / SCENES_FILE]
     }
-    manifest = WorldManifest(config, count_world(plan, n_frames), dict(sorted(digests.items())))
+    manifest = WorldManifest(
+        config, encoder_settings(config), count_world(plan, n_frames), dict(sorted(digests.items()))
+    )
     write_json(out_dir / MANIFEST_FILE, manifest.to_dict())
     log.info("toy world %s: %s in %.1f s", out_dir, manifest.counts, time.perf_counter() - started)
     return manifest
