@@ -106,6 +106,19 @@ def test_each_video_is_opened_once(layout, monkeypatch):
     list(ClipReader(layout, "pyav").read(_many_requests()))
     assert sorted(opened) == ["P01_01.MP4", "P02_101.MP4", "P03_04.MP4"]
 
+    # one clip per call, as training loaders ask: recent videos stay open between calls
+    opened.clear()
+    with ClipReader(layout, "pyav", max_open_videos=2) as reader:
+        for req in _many_requests()[:6]:  # videos P01, P02, P03, P01, P02, P03
+            (clip,) = reader.clips([req])
+            assert indices(clip.frames) == clip.frame_ids.tolist()
+    assert opened == ["P01_01.MP4", "P02_101.MP4", "P03_04.MP4"] * 2  # 2 open < 3 in rotation
+    opened.clear()
+    with ClipReader(layout, "pyav", max_open_videos=3) as reader:
+        for req in _many_requests()[:6]:
+            list(reader.read([req]))
+    assert opened == ["P01_01.MP4", "P02_101.MP4", "P03_04.MP4"]
+
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_clip_past_the_end_is_clipped_and_counted(layout, backend):

@@ -163,12 +163,13 @@ def time_reader(
     hashing = 0.0
     started = time.perf_counter()
     for batch in batches:
-        for clip in ClipReader(layout, backend).clips(batch):
-            hash_started = time.perf_counter()
-            clip_digests[clip.request.key] = hashlib.sha256(clip.frames.tobytes()).hexdigest()
-            video = (clip.request.participant_id, clip.request.video_id)
-            spans.append((video, int(clip.frame_ids.min()), int(clip.frame_ids.max())))
-            hashing += time.perf_counter() - hash_started
+        with ClipReader(layout, backend) as reader:
+            for clip in reader.clips(batch):
+                hash_started = time.perf_counter()
+                clip_digests[clip.request.key] = hashlib.sha256(clip.frames.tobytes()).hexdigest()
+                video = (clip.request.participant_id, clip.request.video_id)
+                spans.append((video, int(clip.frame_ids.min()), int(clip.frame_ids.max())))
+                hashing += time.perf_counter() - hash_started
     seconds = time.perf_counter() - started - hashing
     # Keyed and sorted: readers return clips grouped by video, per-clip readers in input order.
     digest = hashlib.sha256("".join(f"{k}:{v};" for k, v in sorted(clip_digests.items())).encode())

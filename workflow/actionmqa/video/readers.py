@@ -12,7 +12,7 @@ clip's key is recorded in ``ReadStats.clipped`` (and logged), never silently.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -73,7 +73,9 @@ class ClipReader:
 
     ``size`` resizes frames to ``size x size`` after decoding (same scaler for both
     backends); ``None`` keeps the file's resolution. ``threads`` is per decoder: parallelise
-    with one reader per worker instead.
+    with one reader per worker instead. The last ``max_open_videos`` videos stay open between
+    calls, so callers asking for one clip at a time (training loaders) do not re-open a video
+    per clip; ``close()`` (or ``with``) releases them.
     """
 
     def __init__(
@@ -82,11 +84,14 @@ class ClipReader:
         backend: Backend = "pyav",
         size: int | None = None,
         threads: int = 1,
+        max_open_videos: int = 4,
     ) -> None:
         self.layout = layout
         self.backend = backend
         self.size = size
+        self.max_open_videos = max(1, max_open_videos)
         self._open_decoder = decoder_factory(backend, threads)
+        self._sources: OrderedDict[tuple[str, str], VideoSource] = OrderedDict()
         self.stats = ReadStats()
 
     def read(self, requests: Iterable[ClipRequest]) -> Iterator[tuple[ClipRequest, np.ndarray]]:
@@ -97,21 +102,40 @@ class ClipReader:
     def clips(self, requests: Iterable[ClipRequest]) -> Iterator[Clip]:
         """Like ``read``, with frame ids and the (possibly clipped) end attached."""
         for video, group in _group_by_video(requests):
-            with self._open(video, group[0].key) as source:
-                for request in group:
-                    try:
-                        source.release_before(round(request.start_sec * source.info.fps))
-                        clip = self._read_clip(source, request)
-                    except InputError as exc:
-                        raise _keyed(exc, request.key) from exc
-                    self.stats.n_clips += 1
-                    yield clip
+            source = self._source(video, group[0].key)
+            for request in group:
+                try:
+                    source.release_before(round(request.start_sec * source.info.fps))
+                    clip = self._read_clip(source, request)
+                except InputError as exc:
+                    raise _keyed(exc, request.key) from exc
+                self.stats.n_clips += 1
+                yield clip
 
-    def _open(self, video: tuple[str, str], key: str) -> VideoSource:
+    def close(self) -> None:
+        while self._sources:
+            self._sources.popitem()[1].close()
+
+    def __enter__(self) -> ClipReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _source(self, video: tuple[str, str], key: str) -> VideoSource:
+        """The video's open source, opened now if needed; the least recently used beyond
+        ``max_open_videos`` is closed."""
+        if video in self._sources:
+            self._sources.move_to_end(video)
+            return self._sources[video]
         try:
-            return VideoSource(self.layout.pieces(*video), self._open_decoder)
+            source = VideoSource(self.layout.pieces(*video), self._open_decoder)
         except InputError as exc:
             raise _keyed(exc, key) from exc
+        self._sources[video] = source
+        while len(self._sources) > self.max_open_videos:
+            self._sources.popitem(last=False)[1].close()
+        return source
 
     def _read_clip(self, source: VideoSource, request: ClipRequest) -> Clip:
         info = source.info
