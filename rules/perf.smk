@@ -15,11 +15,12 @@ rule perf_video_decoding:
         "results/{dataset}/perf/video_decoding.json",
     params:
         root=get_read_video_root,
+        layout=config["videos"]["layout"],
         frames=config["specialist"]["frames"],
     log:
         "logs/{dataset}/perf_video_decoding.log",
     conda:
         "../envs/video.yaml"
     shell:
-        "python -m actionmqa.video.benchmark --video-root {params.root}"
+        "python -m actionmqa video benchmark --video-root {params.root} --layout {params.layout}"
         " --segments {input.segments} --frames {params.frames} --out {output} > {log} 2>&1"
