@@ -23,5 +23,7 @@ def snakemake(workdir: Path, *args: str, configfile: str = "config/config.yaml",
         str(REPO / configfile),
         *args,
     ]
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    # Rules call `python` from PATH (the active environment), as after `. .venv/bin/activate`.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = {**os.environ, "PATH": path, "PYTHONHASHSEED": "0"}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
