@@ -1,0 +1,1 @@
+"""Fine-tuning (spec/llavaction.md §4): recipe, SFT data, Trainer + DeepSpeed, checkpoints, resume."""

@@ -1,0 +1,71 @@
+"""The training recipe: every knob of a fine-tuning run, read from one YAML file (spec/llavaction.md §4).
+
+Defaults are the authors' final 7B recipe, so a recipe file only lists what it changes (the
+CPU demo: ZeRO-2, fp32, a few steps). Unknown keys are an error naming the key: a typo such
+as ``learnig_rate`` would otherwise train with the default and nobody would notice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from actionmqa.errors import InputError
+
+#: Upstream ``mm_tunable_parts`` names: SigLIP, the 2-layer projector, and everything else
+#: (the language model, the action token and its heads; spec §3.2 "Trainability").
+TunablePart = Literal["mm_vision_tower", "mm_mlp_adapter", "mm_language_model"]
+ALL_PARTS: tuple[TunablePart, ...] = ("mm_vision_tower", "mm_mlp_adapter", "mm_language_model")
+
+
+class TrainRecipe(BaseModel):
+    """One fine-tuning run. ``deepspeed`` is ``"zero2"``, ``"zero3"`` or a path to a JSON config."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    learning_rate: float = Field(1e-5, gt=0)
+    vision_tower_lr: float = Field(2e-6, gt=0)
+    lr_scheduler: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "cosine"
+    warmup_ratio: float = Field(0.03, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    num_train_epochs: float = Field(1.0, gt=0)
+    #: Overrides ``num_train_epochs`` when set (the CPU demo and the tests stop after a few steps).
+    max_steps: int | None = Field(None, gt=0)
+    per_device_batch_size: int = Field(1, gt=0)
+    gradient_accumulation_steps: int = Field(2, gt=0)
+    bf16: bool = True
+    gradient_checkpointing: bool = True
+    deepspeed: str = "zero3"
+    save_steps: int = Field(1000, gt=0)
+    save_total_limit: int | None = Field(None, gt=0)
+    logging_steps: int = Field(1, gt=0)
+    #: Frames per clip (``clip_length``): 64 in the final run, 8 or 16 in earlier ones.
+    frames: int = Field(64, gt=0)
+    seed: int = 0
+    tunable_parts: tuple[TunablePart, ...] = ALL_PARTS
+    #: ``None`` keeps the base model's setting; ``False`` is the no-action-token ablation.
+    action_token: bool | None = None
+    dataloader_workers: int = Field(0, ge=0)
+    #: Decode every clip once into memory before training (small data only; see ``train.data``).
+    clip_cache: bool = False
+
+
+def load_recipe(path: Path) -> TrainRecipe:
+    """Read and validate a recipe YAML; any problem raises ``InputError`` naming the file and key."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(path, f"cannot read the training recipe ({exc})") from exc
+    if not isinstance(data, dict):
+        raise InputError(path, "a training recipe is a mapping of keys to values")
+    try:
+        return TrainRecipe.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        problem = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        raise InputError(path, f"invalid training recipe: {problem}", key=key) from exc
