@@ -7,7 +7,12 @@ import pytest
 from scipy.special import logsumexp
 
 from actionmqa.ek100.schema import N_NOUNS, N_VERBS
-from actionmqa.specialist.classifier import ClassHead, ClassifierConfig, VerbNounClassifier
+from actionmqa.specialist.classifier import (
+    ClassHead,
+    ClassifierConfig,
+    VerbNounClassifier,
+    single_threaded_blas,
+)
 from actionmqa.specialist.features import FeatureConfig, clip_features
 
 SLIDE_RIGHT, SLIDE_LEFT, STAY = 0, 1, 2  # verb ids; slide-left clips are slide-right clips reversed
@@ -40,7 +45,8 @@ def featurise(clips: list[np.ndarray]) -> np.ndarray:
 @pytest.fixture(scope="module")
 def trained() -> VerbNounClassifier:
     clips, verbs, nouns = make_world(90, seed=0)
-    return VerbNounClassifier(ClassifierConfig(seed=0)).fit(featurise(clips), verbs, nouns)
+    with single_threaded_blas():
+        return VerbNounClassifier(ClassifierConfig(seed=0)).fit(featurise(clips), verbs, nouns)
 
 
 def test_learns_what_is_visible(trained: VerbNounClassifier) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from actionmqa.specialist.classifier import ClassifierConfig, VerbNounClassifier
+from actionmqa.specialist.classifier import ClassifierConfig, VerbNounClassifier, single_threaded_blas
 from actionmqa.specialist.crossval import assign_folds, cross_validated_scores, fold_splits
 
 UIDS = [f"P01-P01_01_{i}.00_{i + 1}.00" for i in range(23)]
@@ -44,10 +44,21 @@ def test_out_of_fold_scores_do_not_remember_the_row() -> None:
     verbs = rng.integers(0, 5, size=100)
     nouns = rng.integers(0, 5, size=100)
     config = ClassifierConfig(inverse_l2=100.0)
-    memorised = VerbNounClassifier(config).fit(features, verbs, nouns).score(features)
-    assert (memorised.verb.argmax(axis=1) == verbs).mean() == 1.0
-
     uids = [f"u{i}" for i in range(100)]
-    out_of_fold = cross_validated_scores(features, verbs, nouns, assign_folds(uids, 5, seed=0), config)
+    with single_threaded_blas():
+        memorised = VerbNounClassifier(config).fit(features, verbs, nouns).score(features)
+        out_of_fold = cross_validated_scores(features, verbs, nouns, assign_folds(uids, 5, seed=0), config)
+    assert (memorised.verb.argmax(axis=1) == verbs).mean() == 1.0
     assert (out_of_fold.verb.argmax(axis=1) == verbs).mean() < 0.4  # chance is 0.2
     assert (out_of_fold.noun.argmax(axis=1) == nouns).mean() < 0.4
+
+
+def test_parallel_folds_give_the_same_scores() -> None:
+    rng = np.random.default_rng(1)
+    features = rng.normal(size=(40, 6))
+    verbs, nouns = (features[:, 0] > 0).astype(int), (features[:, 1] > 0).astype(int) + 3
+    folds = assign_folds([f"u{i}" for i in range(40)], 4, seed=0)
+    with single_threaded_blas():
+        one = cross_validated_scores(features, verbs, nouns, folds, ClassifierConfig(), workers=1)
+        three = cross_validated_scores(features, verbs, nouns, folds, ClassifierConfig(), workers=3)
+    assert one.verb.tobytes() == three.verb.tobytes() and one.noun.tobytes() == three.noun.tobytes()

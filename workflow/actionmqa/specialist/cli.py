@@ -44,6 +44,7 @@ def register(stages: argparse._SubParsersAction) -> None:
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--top-k", type=int, default=20, help=">= 10 for SFT distractors, 20 for two-stage")
     fit.add_argument("--inverse-l2", type=float, default=1.0, help="logistic regression C")
+    fit.add_argument("--threads", type=int, default=1, help="folds fit side by side (results unchanged)")
     fit.add_argument("--out-train", type=Path, required=True)
     fit.add_argument("--out-val", type=Path, required=True)
     fit.add_argument("--metrics", type=Path, required=True)
@@ -100,7 +101,13 @@ def _fit(args: argparse.Namespace) -> None:
         LabelledSplit(train_segments, train_table.aligned_to(train_segments, args.train_features)),
         LabelledSplit(val_segments, val_table.aligned_to(val_segments, args.val_features)),
         labels.actions,
-        FitConfig(n_folds=args.folds, seed=args.seed, top_k=args.top_k, inverse_l2=args.inverse_l2),
+        FitConfig(
+            n_folds=args.folds,
+            seed=args.seed,
+            top_k=args.top_k,
+            inverse_l2=args.inverse_l2,
+            workers=args.threads,
+        ),
         subsets=Subsets.from_annotations(annotations),
         verb_names=labels.verbs,
         noun_names=labels.nouns,

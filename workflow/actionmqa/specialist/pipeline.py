@@ -15,7 +15,12 @@ import numpy as np
 import pandas as pd
 
 from actionmqa.seeding import derive_seed
-from actionmqa.specialist.classifier import ClassifierConfig, HeadScores, VerbNounClassifier
+from actionmqa.specialist.classifier import (
+    ClassifierConfig,
+    HeadScores,
+    VerbNounClassifier,
+    single_threaded_blas,
+)
 from actionmqa.specialist.crossval import assign_folds, cross_validated_scores
 from actionmqa.specialist.metrics import Subsets, confused_pairs, recognition_metrics
 from actionmqa.specialist.ranking import rank_actions
@@ -34,6 +39,7 @@ class FitConfig:
     seed: int = 0
     top_k: int = 20
     inverse_l2: float = 1.0
+    workers: int = 1
 
     def classifier(self) -> ClassifierConfig:
         return ClassifierConfig(
@@ -80,13 +86,14 @@ def run_specialist(
     if config.top_k > len(actions):
         log.warning("top-k %d exceeds the %d actions of the label space", config.top_k, len(actions))
     folds = assign_folds(train.segments["uid"].tolist(), config.n_folds, config.seed)
-    log.info("cross-validating on %d train rows in %d folds", len(folds), config.n_folds)
-    train_scores = cross_validated_scores(
-        train.features, train.verbs, train.nouns, folds, config.classifier()
-    )
-    log.info("fitting on all train rows for %d val rows", len(val.segments))
-    model = VerbNounClassifier(config.classifier()).fit(train.features, train.verbs, train.nouns)
-    val_scores = model.score(val.features)
+    with single_threaded_blas():
+        log.info("cross-validating on %d train rows in %d folds", len(folds), config.n_folds)
+        train_scores = cross_validated_scores(
+            train.features, train.verbs, train.nouns, folds, config.classifier(), config.workers
+        )
+        log.info("fitting on all train rows for %d val rows", len(val.segments))
+        model = VerbNounClassifier(config.classifier()).fit(train.features, train.verbs, train.nouns)
+        val_scores = model.score(val.features)
 
     subsets = subsets or Subsets()
     train_subsets = Subsets(tail_verbs=subsets.tail_verbs, tail_nouns=subsets.tail_nouns)
