@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from actionmqa.config import config_errors, load_schema
 from workflow_helpers import REPO, snakemake
 
@@ -17,7 +18,7 @@ def test_lint_is_clean(tmp_path):
 
 @pytest.mark.parametrize("configfile", ["config/config.yaml", "config/paper.yaml"])
 def test_dry_run_plans_every_stage_without_data(tmp_path, configfile):
-    result = snakemake(tmp_path, "-n", "--quiet", "rules", configfile=configfile)
+    result = snakemake(tmp_path, "-n", "--quiet", "rules", configfiles=[configfile])
     assert result.returncode == 0, result.stderr
     planned = result.stdout + result.stderr
     for rule in ("validate_annotations", "label_map", "probe_videos", "specialist_features",
@@ -27,7 +28,7 @@ def test_dry_run_plans_every_stage_without_data(tmp_path, configfile):
 
 
 def test_paper_run_chunks_videos_and_fetches_annotations(tmp_path):
-    result = snakemake(tmp_path, "-n", "--quiet", "rules", configfile="config/paper.yaml")
+    result = snakemake(tmp_path, "-n", "--quiet", "rules", configfiles=["config/paper.yaml"])
     assert "chunk_videos" in result.stdout + result.stderr
     assert "toyworld" not in result.stdout + result.stderr
 

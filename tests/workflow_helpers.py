@@ -5,24 +5,25 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
-def snakemake(workdir: Path, *args: str, configfile: str = "config/config.yaml", timeout: int = 900):
-    """``snakemake -s <repo>/Snakefile --directory workdir --configfile <repo>/<configfile> ...``."""
-    cmd = [
-        *SNAKEMAKE,
-        "-s",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(REPO / configfile),
-        *args,
-    ]
+def snakemake(
+    workdir: Path,
+    *args: str,
+    configfiles: Sequence[str | Path] = ("config/config.yaml",),
+    timeout: int = 900,
+) -> subprocess.CompletedProcess[str]:
+    """``snakemake -s <repo>/Snakefile --directory workdir --configfile FILES... ARGS...``.
+
+    Relative config files are the repository's; later files override keys of earlier ones.
+    """
+    files = [str(REPO / f) for f in configfiles]  # an absolute path stays as it is
+    cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", *files, *args]
     # Rules call `python` from PATH (the active environment), as after `. .venv/bin/activate`.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     env = {**os.environ, "PATH": path, "PYTHONHASHSEED": "0"}

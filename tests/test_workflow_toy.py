@@ -1,0 +1,94 @@
+"""The workflow end to end on a small toy world: every stage's targets, their content, reruns."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from actionmqa.io import sha256_file
+from workflow_helpers import snakemake
+
+pytestmark = pytest.mark.slow
+
+SMALL_WORLD = """\
+toyworld: {n_train: 200, n_val: 60}
+specialist: {folds: 3}
+"""
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory):
+    """One complete run of the default targets on a 200/60-segment world."""
+    workdir = tmp_path_factory.mktemp("toy_run")
+    (workdir / "small.yaml").write_text(SMALL_WORLD)
+    result = snakemake(workdir, "-c2", configfiles=_configs(workdir))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return workdir
+
+
+def _configs(workdir):
+    return ("config/config.yaml", workdir / "small.yaml")
+
+
+def _json(path):
+    return json.loads(path.read_text())
+
+
+def test_every_stage_target_exists(toy_run):
+    results = toy_run / "results" / "toy"
+    for relative in (
+        "data/report.json",
+        "data/labels.json",
+        "video/index.json",
+        "specialist/hard/metrics.json",
+        "specialist/medium/metrics.json",
+        "mqa/validation_random.jsonl",
+        "mqa/validation_medium.jsonl",
+        "mqa/validation_hard.jsonl",
+    ):
+        assert (results / relative).is_file(), relative
+    for rule in ("toyworld", "validate_annotations", "specialist_fit", "mqa_build"):
+        assert any((toy_run / "logs" / "toy").glob(f"{rule}*.log")), rule
+
+
+def test_benchmark_files_hold_one_record_per_val_segment(toy_run):
+    mqa = toy_run / "results" / "toy" / "mqa"
+    for level in ("random", "medium", "hard"):
+        records = [json.loads(line) for line in (mqa / f"validation_{level}.jsonl").read_text().splitlines()]
+        manifest = _json(mqa / f"validation_{level}.manifest.json")
+        assert len(records) == manifest["records"] == 60
+        assert all(
+            len(set(r["options"])) == 5 and r["option_vns"][r["answer_index"]] == r["gt_vn"] for r in records
+        )
+        assert manifest["benchmark"]["sha256"] == sha256_file(mqa / f"validation_{level}.jsonl")
+
+
+def test_hard_distractors_share_verb_or_noun_more_than_random(toy_run):
+    mqa = toy_run / "results" / "toy" / "mqa"
+    rate = {
+        level: _json(mqa / f"validation_{level}.manifest.json")["distractor_shares_verb_or_noun_rate"]
+        for level in ("random", "hard")
+    }
+    assert rate["hard"] > 2 * rate["random"]
+
+
+def test_specialist_metrics_are_fractions_with_top1_below_top5(toy_run):
+    metrics = _json(toy_run / "results" / "toy" / "specialist" / "hard" / "metrics.json")
+    for part in ("verb", "noun", "action"):
+        top1, top5 = metrics["val"][f"{part}_top1"], metrics["val"][f"{part}_top5"]
+        assert 0.0 <= top1 <= top5 <= 1.0
+
+
+def test_completed_run_has_nothing_left_to_do(toy_run):
+    result = snakemake(toy_run, "-n", configfiles=_configs(toy_run))
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_forced_rebuild_of_the_benchmark_is_byte_identical(toy_run):
+    mqa = toy_run / "results" / "toy" / "mqa"
+    before = {p.name: sha256_file(p) for p in sorted(mqa.iterdir())}
+    result = snakemake(toy_run, "-c2", "-R", "mqa_build", configfiles=_configs(toy_run))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert {p.name: sha256_file(p) for p in sorted(mqa.iterdir())} == before
