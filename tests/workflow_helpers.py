@@ -23,7 +23,16 @@ def snakemake(
     Relative config files are the repository's; later files override keys of earlier ones.
     """
     files = [str(REPO / f) for f in configfiles]  # an absolute path stays as it is
-    cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", *files, *args]
+    cmd = [
+        *SNAKEMAKE,
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        *files,
+        *args,
+    ]
     # Rules call `python` from PATH (the active environment), as after `. .venv/bin/activate`.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     env = {**os.environ, "PATH": path, "PYTHONHASHSEED": "0"}
