@@ -1,0 +1,115 @@
+"""Trainer pieces without a run: tuned parts, parameter groups, loss terms, loss curve, checkpoints."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import TrainerControl, TrainerState, TrainingArguments
+
+from actionmqa.model.modeling import LlavaActionForConditionalGeneration, LlavaActionOutput
+from actionmqa.model.tiny import tiny_config
+from actionmqa.train.checkpoints import COMPLETE_MARKER, latest_checkpoint, remove_incomplete
+from actionmqa.train.losscurve import COLUMNS, LossCurveCallback, read_loss_curve
+from actionmqa.train.trainer import ActionTrainer, LossTerms, freeze_untuned, tunable_part
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return LlavaActionForConditionalGeneration(tiny_config(64, num_verbs=3, num_nouns=4, num_actions=5))
+
+
+def test_parts_follow_upstream_mm_tunable_parts(model):
+    parts = {name: tunable_part(name) for name, _ in model.named_parameters()}
+    assert parts["model.vision_tower.embeddings.patch_embedding.weight"] == "mm_vision_tower"
+    assert parts["model.multi_modal_projector.linear_1.weight"] == "mm_mlp_adapter"
+    for name in ("model.image_newline", "model.action_embedding", "verb_head.weight", "lm_head.weight"):
+        assert parts[name] == "mm_language_model"
+
+
+def test_freeze_untuned_trains_only_the_named_parts(model):
+    counts = freeze_untuned(model, ("mm_mlp_adapter",))
+    trainable = {name for name, param in model.named_parameters() if param.requires_grad}
+    assert trainable and all(name.startswith("model.multi_modal_projector.") for name in trainable)
+    assert counts == {
+        "mm_mlp_adapter": sum(p.numel() for p in model.model.multi_modal_projector.parameters())
+    }
+    freeze_untuned(model, ("mm_vision_tower", "mm_mlp_adapter", "mm_language_model"))
+    assert all(param.requires_grad for param in model.parameters())
+
+
+def make_trainer(model, tmp_path, **args) -> ActionTrainer:
+    arguments = TrainingArguments(
+        output_dir=str(tmp_path), use_cpu=True, report_to="none", learning_rate=1e-5, **args
+    )
+    return ActionTrainer(model=model, args=arguments, vision_tower_lr=2e-6)
+
+
+def test_vision_tower_gets_its_own_rate_and_the_main_group_comes_first(model, tmp_path):
+    freeze_untuned(model, ("mm_vision_tower", "mm_mlp_adapter", "mm_language_model"))
+    optimizer = make_trainer(model, tmp_path, weight_decay=0.1).create_optimizer()
+    assert isinstance(optimizer, torch.optim.AdamW)
+    assert optimizer.param_groups[0]["lr"] == 1e-5
+    by_param = {id(p): (g["lr"], g["weight_decay"]) for g in optimizer.param_groups for p in g["params"]}
+    for name, param in model.named_parameters():
+        lr, weight_decay = by_param[id(param)]
+        assert lr == (2e-6 if name.startswith("model.vision_tower.") else 1e-5), name
+        assert weight_decay == (0.0 if "norm" in name or name.endswith("bias") else 0.1), name
+
+
+def test_frozen_parameters_are_not_optimised(model, tmp_path):
+    freeze_untuned(model, ("mm_language_model",))
+    optimizer = make_trainer(model, tmp_path).create_optimizer()
+    assert [group["lr"] for group in optimizer.param_groups] == [1e-5]
+    assert sum(p.numel() for g in optimizer.param_groups for p in g["params"]) == sum(
+        p.numel() for p in model.parameters() if p.requires_grad
+    )
+    freeze_untuned(model, ("mm_vision_tower", "mm_mlp_adapter", "mm_language_model"))
+
+
+def test_loss_terms_average_the_micro_batches_and_skip_absent_heads(model, tmp_path):
+    terms = LossTerms()
+    terms.add(LlavaActionOutput(lm_loss=torch.tensor(2.0), verb_loss=torch.tensor(1.0)))
+    terms.add(LlavaActionOutput(lm_loss=torch.tensor(4.0), verb_loss=torch.tensor(3.0)))
+    assert terms.pop_means(make_trainer(model, tmp_path)) == {"lm_loss": 3.0, "verb_loss": 2.0}
+    assert (terms.sums, terms.batches) == ({}, 0)
+
+
+def test_loss_curve_drops_rows_after_the_resumed_step(tmp_path):
+    path = tmp_path / "loss.csv"
+    curve = LossCurveCallback(path)
+    args, control = TrainingArguments(output_dir=str(tmp_path), report_to="none"), TrainerControl()
+    state = TrainerState()
+    curve.on_train_begin(args, state, control)
+    for step in (1, 2, 3):
+        state.global_step, state.epoch = step, step / 4
+        curve.on_log(args, state, control, logs={"loss": 1.0 / step, "lm_loss": 0.5, "learning_rate": 1e-5})
+    curve.on_log(args, state, control, logs={"train_loss": 0.3})  # the end-of-training summary: no row
+    assert path.read_text().splitlines()[0] == ",".join(COLUMNS)
+    assert [row["step"] for row in read_loss_curve(path)] == ["1", "2", "3"]
+    assert read_loss_curve(path)[1] == {
+        "step": "2",
+        "epoch": "0.5",
+        "loss": "0.5",
+        "lm_loss": "0.5",
+        "verb_loss": "",
+        "noun_loss": "",
+        "action_loss": "",
+        "learning_rate": "1e-05",
+    }
+    state.global_step = 2  # resumed from checkpoint-2 after step 3 was logged
+    curve.on_train_begin(args, state, control)
+    assert [row["step"] for row in read_loss_curve(path)] == ["1", "2"]
+
+
+def test_latest_checkpoint_is_the_newest_complete_one(tmp_path):
+    for step, complete in ((2, True), (4, True), (10, True), (12, False)):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        if complete:
+            (folder / COMPLETE_MARKER).write_text("{}")
+    (tmp_path / "checkpoint-x").mkdir()
+    assert latest_checkpoint(tmp_path) == tmp_path / "checkpoint-10"  # 10 > 4 numerically, 12 cut short
+    assert remove_incomplete(tmp_path) == [tmp_path / "checkpoint-12"]
+    assert not (tmp_path / "checkpoint-12").exists() and (tmp_path / "checkpoint-10").exists()
+    assert latest_checkpoint(tmp_path / "missing") is None

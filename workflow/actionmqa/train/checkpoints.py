@@ -1,0 +1,62 @@
+"""Finding the checkpoint to resume from, and publishing the final model in one rename.
+
+The Trainer writes ``trainer_state.json`` last when it saves a checkpoint (after the weights,
+the DeepSpeed shards and the optimizer state), so a checkpoint folder without it was cut short
+by a kill and is not resumable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+COMPLETE_MARKER = "trainer_state.json"
+
+
+def checkpoint_step(path: Path) -> int:
+    match = _CHECKPOINT.match(path.name)
+    if match is None:
+        raise ValueError(f"{path} is not a checkpoint-<step> folder")
+    return int(match.group(1))
+
+
+def list_checkpoints(folder: Path) -> list[Path]:
+    """``checkpoint-<step>`` folders, oldest step first."""
+    if not folder.is_dir():
+        return []
+    found = [path for path in folder.iterdir() if path.is_dir() and _CHECKPOINT.match(path.name)]
+    return sorted(found, key=checkpoint_step)
+
+
+def latest_checkpoint(folder: Path) -> Path | None:
+    """The newest complete checkpoint (read-only, so every rank can ask and gets the same answer)."""
+    complete = [path for path in list_checkpoints(folder) if (path / COMPLETE_MARKER).is_file()]
+    return complete[-1] if complete else None
+
+
+def remove_incomplete(folder: Path) -> list[Path]:
+    """Delete checkpoints cut short by a kill, so their step is saved afresh (main process only)."""
+    removed = [path for path in list_checkpoints(folder) if not (path / COMPLETE_MARKER).is_file()]
+    for path in removed:
+        log.warning("removing incomplete checkpoint %s (no %s: killed while saving)", path, COMPLETE_MARKER)
+        shutil.rmtree(path)
+    return removed
+
+
+def staging_dir(final: Path) -> Path:
+    """A fixed sibling of ``final``, so every rank of a run writes into the same folder."""
+    return final.parent / f".{final.name}.partial"
+
+
+def publish(staging: Path, final: Path) -> None:
+    """Move a fully written model folder into place, replacing an older one."""
+    if final.exists():
+        shutil.rmtree(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staging, final)
