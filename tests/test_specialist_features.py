@@ -20,8 +20,9 @@ def random_clip(seed: int, n_frames: int = 8, size: int = 16) -> np.ndarray:
 def test_names_match_vector_length(feature_set: str) -> None:
     config = FeatureConfig(feature_set=feature_set, grid=2, hist_bins=4, motion_grid=2)
     vector = clip_features(random_clip(0), config)
-    # appearance: (2*2 cells * 3 channels + 3 channels * 4 bins) * (mean, std) = 48; motion: 2*2 * 2 = 8
-    assert len(feature_names(config)) == len(vector) == (48 if feature_set == "appearance" else 56)
+    # per frame: 2*2 cells * 3 channels + 3 channels * 4 bins = 24, pooled by mean (appearance)
+    # or by mean and std plus 2*2 motion cells by mean and std (full): 24 * 2 + 4 * 2 = 56
+    assert len(feature_names(config)) == len(vector) == (24 if feature_set == "appearance" else 56)
     assert vector.dtype == np.float32
 
 

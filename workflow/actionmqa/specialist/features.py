@@ -14,10 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: ``appearance``: the weaker ("medium") specialist; ``full`` adds unordered motion ("hard").
-FEATURE_SETS: tuple[str, ...] = ("appearance", "full")
+#: Time pools each feature set takes of the per-frame appearance and of the frame differences.
+#: ``appearance`` (the "medium" specialist) sees only the average frame: what is on the counter.
+#: ``full`` (the "hard" one) adds how appearance varies and where things move, still unordered;
+#: on the toy world it gains about 0.08 val action top-1 over ``appearance``.
+POOLS_BY_SET: dict[str, dict[str, tuple[str, ...]]] = {
+    "appearance": {"appearance": ("mean",), "motion": ()},
+    "full": {"appearance": ("mean", "std"), "motion": ("mean", "std")},
+}
+FEATURE_SETS: tuple[str, ...] = tuple(POOLS_BY_SET)
 CHANNELS: tuple[str, ...] = ("r", "g", "b")
-POOLS: tuple[str, ...] = ("mean", "std")
 
 
 @dataclass(frozen=True)
@@ -35,17 +41,23 @@ class FeatureConfig:
         if min(self.grid, self.hist_bins, self.motion_grid) < 1:
             raise ValueError("grid, hist_bins and motion_grid must be positive")
 
+    @property
+    def pools(self) -> dict[str, tuple[str, ...]]:
+        return POOLS_BY_SET[self.feature_set]
+
 
 def feature_names(config: FeatureConfig) -> list[str]:
     """Column names of :func:`clip_features`, in the same order."""
     per_frame = [
         f"grid_r{r}c{c}_{ch}" for r in range(config.grid) for c in range(config.grid) for ch in CHANNELS
     ] + [f"hist_{ch}_b{b}" for ch in CHANNELS for b in range(config.hist_bins)]
-    names = [f"appearance.{name}.{pool}" for pool in POOLS for name in per_frame]
-    if config.feature_set == "full":
-        cells = [f"r{r}c{c}" for r in range(config.motion_grid) for c in range(config.motion_grid)]
-        names += [f"motion.absdiff_{cell}.{pool}" for pool in POOLS for cell in cells]
-    return names
+    cells = [f"absdiff_r{r}c{c}" for r in range(config.motion_grid) for c in range(config.motion_grid)]
+    return [
+        f"{group}.{name}.{pool}"
+        for group, names in (("appearance", per_frame), ("motion", cells))
+        for pool in config.pools[group]
+        for name in names
+    ]
 
 
 def clip_features(frames: np.ndarray, config: FeatureConfig) -> np.ndarray:
@@ -57,20 +69,21 @@ def clip_features(frames: np.ndarray, config: FeatureConfig) -> np.ndarray:
         [_grid_means(pixels, config.grid).reshape(len(pixels), -1), _colour_histograms(frames, config)],
         axis=1,
     )
-    parts = [_pool_over_time(per_frame)]
-    if config.feature_set == "full":
-        parts.append(_pool_over_time(_motion_energy(pixels, config.motion_grid)))
+    parts = [_pool_over_time(per_frame, config.pools["appearance"])]
+    if config.pools["motion"]:
+        parts.append(_pool_over_time(_motion_energy(pixels, config.motion_grid), config.pools["motion"]))
     return np.concatenate(parts).astype(np.float32)
 
 
-def _pool_over_time(values: np.ndarray) -> np.ndarray:
-    """Mean then std over axis 0: the order-free summary of a ``[T, D]`` sequence.
+def _pool_over_time(values: np.ndarray, pools: tuple[str, ...]) -> np.ndarray:
+    """The order-free summary of a ``[T, D]`` sequence: its ``pools`` ("mean", "std") over axis 0.
 
     Each column is sorted first, so float summation sees the same order for any frame order and
     a reversed clip gives bit-identical features (not merely equal up to rounding).
     """
     ordered = np.sort(values, axis=0)
-    return np.concatenate([ordered.mean(axis=0), ordered.std(axis=0)])
+    statistics = {"mean": ordered.mean(axis=0), "std": ordered.std(axis=0)}
+    return np.concatenate([statistics[pool] for pool in pools])
 
 
 def _grid_means(pixels: np.ndarray, grid: int) -> np.ndarray:
