@@ -1,0 +1,207 @@
+"""One fine-tuning run: base model + SFT data + recipe -> loss curve, checkpoints, final model.
+
+Layout of ``output_dir``: ``loss.csv``, ``checkpoints/checkpoint-<step>/``, the DeepSpeed JSON
+used, and ``samples/rank<R>.txt`` (the record ids each rank drew). A run that finds a complete
+checkpoint there resumes from it: Snakemake reruns a killed job with the same output folder,
+so a preempted week-long run loses at most ``save_steps`` steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from transformers import AutoTokenizer, PreTrainedTokenizerBase, TrainingArguments
+
+from actionmqa.io import sha256_file, write_json
+from actionmqa.model.configuration import LlavaActionConfig
+from actionmqa.model.modeling import LlavaActionForConditionalGeneration
+from actionmqa.model.processing import ChatCollator, FrameProcessor
+from actionmqa.train.checkpoints import (
+    checkpoint_step,
+    latest_checkpoint,
+    publish,
+    remove_incomplete,
+    staging_dir,
+)
+from actionmqa.train.data import (
+    ClipCache,
+    ClipSource,
+    LoggingCollator,
+    OnDemandClips,
+    SFTDataset,
+    clip_request,
+    read_sft,
+)
+from actionmqa.train.deepspeed_configs import resolve_deepspeed
+from actionmqa.train.launch import ensure_process_group_env, is_main_process, prepare_deepspeed
+from actionmqa.train.losscurve import LossCurveCallback
+from actionmqa.train.recipe import TrainRecipe
+from actionmqa.train.trainer import ActionTrainer, freeze_untuned
+from actionmqa.video.decoders import Backend
+from actionmqa.video.layout import make_layout
+from actionmqa.video.readers import ClipReader
+
+log = logging.getLogger(__name__)
+
+#: DeepSpeed's JIT builds, under the working directory (the repository root for Snakemake).
+EXTENSIONS_CACHE = Path(".cache") / "torch_extensions"
+#: What ``Trainer.save_model`` adds beside the weights: a pickled ``TrainingArguments``.
+TRAINING_ARGS_PICKLE = "training_args.bin"
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """Everything ``actionmqa train run`` was told."""
+
+    base: Path
+    data: tuple[Path, ...]
+    video_root: Path
+    layout: Literal["whole", "chunks"]
+    recipe: TrainRecipe
+    output_dir: Path
+    final: Path
+    backend: Backend = "pyav"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.output_dir / "checkpoints"
+
+
+def training_arguments(job: TrainJob, deepspeed_json: Path) -> TrainingArguments:
+    """The recipe in the Trainer's terms; build it before the model so ZeRO-3 partitions at load time."""
+    recipe = job.recipe
+    on_cpu = not torch.cuda.is_available()
+    return TrainingArguments(
+        output_dir=str(job.checkpoints),
+        per_device_train_batch_size=recipe.per_device_batch_size,
+        gradient_accumulation_steps=recipe.gradient_accumulation_steps,
+        learning_rate=recipe.learning_rate,
+        weight_decay=recipe.weight_decay,
+        max_grad_norm=recipe.max_grad_norm,
+        lr_scheduler_type=recipe.lr_scheduler,
+        warmup_steps=recipe.warmup_ratio,  # a float below 1 is a ratio of the total steps
+        num_train_epochs=recipe.num_train_epochs,
+        max_steps=recipe.max_steps or -1,
+        bf16=recipe.bf16,
+        gradient_checkpointing=recipe.gradient_checkpointing,
+        deepspeed=str(deepspeed_json),
+        save_strategy="steps",
+        save_steps=recipe.save_steps,
+        save_total_limit=recipe.save_total_limit,
+        logging_steps=recipe.logging_steps,
+        seed=recipe.seed,
+        data_seed=recipe.seed,
+        dataloader_num_workers=recipe.dataloader_workers,
+        dataloader_drop_last=True,
+        remove_unused_columns=False,
+        report_to="none",
+        use_cpu=on_cpu,
+        ddp_backend="gloo" if on_cpu else None,
+    )
+
+
+def load_base(
+    job: TrainJob,
+) -> tuple[PreTrainedTokenizerBase, LlavaActionForConditionalGeneration, FrameProcessor]:
+    """Tokenizer, model (with the recipe's action-token switch) and frame processor of the base."""
+    tokenizer = AutoTokenizer.from_pretrained(job.base)
+    config = LlavaActionConfig.from_pretrained(job.base)
+    if job.recipe.action_token is not None and job.recipe.action_token != config.action_token:
+        log.info("action token switched %s by the recipe", "on" if job.recipe.action_token else "off")
+        config.action_token = job.recipe.action_token
+    dtype = torch.bfloat16 if job.recipe.bf16 else torch.float32
+    model = LlavaActionForConditionalGeneration.from_pretrained(job.base, config=config, dtype=dtype)
+    return tokenizer, model, FrameProcessor.from_pretrained(job.base, config)
+
+
+def build_dataset(job: TrainJob) -> SFTDataset:
+    records = read_sft(job.data)
+    reader = ClipReader(make_layout(job.layout, job.video_root), job.backend)
+    frames = job.recipe.frames
+    clips: ClipSource
+    if job.recipe.clip_cache:
+        clips = ClipCache(reader, (clip_request(record, frames) for record in records))
+    else:
+        clips = OnDemandClips(reader)
+    log.info(
+        "%d SFT records from %s, %d frames per clip", len(records), ", ".join(map(str, job.data)), frames
+    )
+    return SFTDataset(records, clips, frames)
+
+
+def train(job: TrainJob) -> int:
+    """Run (or resume) the job and publish the final model; returns the final global step."""
+    prepare_deepspeed(EXTENSIONS_CACHE)
+    ensure_process_group_env()
+    recipe = job.recipe
+    rank = int(os.environ["RANK"])
+    (job.output_dir / "samples").mkdir(parents=True, exist_ok=True)
+    deepspeed_json = resolve_deepspeed(recipe.deepspeed, job.output_dir)
+    args = training_arguments(job, deepspeed_json)
+    tokenizer, model, frame_processor = load_base(job)
+    for part, count in freeze_untuned(model, recipe.tunable_parts).items():
+        log.info("training %s: %d parameters", part, count)
+    trainer = ActionTrainer(
+        model=model,
+        args=args,
+        train_dataset=build_dataset(job),
+        data_collator=LoggingCollator(
+            ChatCollator(tokenizer, model.config, frame_processor, train=True),
+            job.output_dir / "samples" / f"rank{rank}.txt",
+        ),
+        processing_class=tokenizer,
+        callbacks=[LossCurveCallback(job.output_dir / "loss.csv")],
+        vision_tower_lr=recipe.vision_tower_lr,
+    )
+
+    if is_main_process():
+        remove_incomplete(job.checkpoints)
+    resume = latest_checkpoint(job.checkpoints)
+    if resume is not None:
+        log.info("resuming from checkpoint %s (global step %d)", resume, checkpoint_step(resume))
+    log.info("DeepSpeed ZeRO stage %s from %s", _zero_stage(args), deepspeed_json)
+    trainer.train(resume_from_checkpoint=None if resume is None else str(resume))
+    log.info(
+        "trained on %s to global step %d", type(trainer.model_wrapped).__name__, trainer.state.global_step
+    )
+
+    save_final(trainer, job, frame_processor)
+    return trainer.state.global_step
+
+
+def _zero_stage(args: TrainingArguments) -> int:
+    return args.hf_deepspeed_config.config["zero_optimization"]["stage"]
+
+
+def save_final(trainer: ActionTrainer, job: TrainJob, frame_processor: FrameProcessor) -> None:
+    """Every rank saves into one staging folder (ZeRO-3 gathers its shards), rank 0 publishes it."""
+    staging = staging_dir(job.final)
+    main = trainer.is_world_process_zero()
+    if main and staging.exists():
+        shutil.rmtree(staging)
+    trainer.accelerator.wait_for_everyone()
+    trainer.save_model(str(staging))  # weights (safetensors), config, generation config, tokenizer
+    if main:
+        (staging / TRAINING_ARGS_PICKLE).unlink(missing_ok=True)  # training.json says it without a pickle
+        frame_processor.save_pretrained(staging)
+        write_json(staging / "training.json", provenance(job, trainer.state.global_step))
+        publish(staging, job.final)
+        log.info("final model saved to %s", job.final)
+    trainer.accelerator.wait_for_everyone()
+
+
+def provenance(job: TrainJob, global_step: int) -> dict[str, Any]:
+    """What made this model: base, data (by content), recipe, steps, world size."""
+    return {
+        "base": str(job.base),
+        "data": {str(path): sha256_file(path) for path in job.data},
+        "recipe": job.recipe.model_dump(mode="json"),
+        "global_step": global_step,
+        "world_size": int(os.environ.get("WORLD_SIZE", "1")),
+    }
