@@ -1,0 +1,1 @@
+"""Model evaluation (spec/llavaction.md §6.1): EK100-MQA: upstream parser, strict letter, likelihoods."""

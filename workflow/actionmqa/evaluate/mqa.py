@@ -1,0 +1,116 @@
+"""EK100-MQA evaluation (spec/llavaction.md §6.1): one question per benchmark record, three readings.
+
+- ``accuracy``: upstream's ``process_raw_pred`` + exact match on the option text, the number
+  the paper reports;
+- ``accuracy_strict``: the answer must be a letter (``"C"``, ``"C."``, ``"C. text"``);
+- ``accuracy_likelihood``: the option whose ``"X. text"`` the model finds most probable.
+
+Options are lettered A.. in the record's order, the order the benchmark froze.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from actionmqa.answers import score_mqa_output
+from actionmqa.errors import InputError
+from actionmqa.evaluate.generation import Generate
+from actionmqa.evaluate.likelihood import ScoreAnswers, best_answer
+from actionmqa.model.processing import ChatSample
+from actionmqa.mqa.records import MQARecord
+from actionmqa.prompts import chat_prompt, llava_user_text, mqa_answer, mqa_prompt, time_instruction
+from actionmqa.video.readers import ClipRequest
+
+SUMMARY_ACCURACIES = ("accuracy", "accuracy_strict", "accuracy_likelihood")
+
+
+def clip_request(record: MQARecord, n_frames: int) -> ClipRequest:
+    return ClipRequest(
+        record.uid, record.participant_id, record.video_id, record.start_sec, record.end_sec, n_frames
+    )
+
+
+def question(record: MQARecord, frames: np.ndarray, with_time_instruction: bool) -> ChatSample:
+    """The §1.4 prompt in ChatML; the time instruction states the unclipped span, as upstream."""
+    timing = (
+        time_instruction(record.end_sec - record.start_sec, len(frames)) if with_time_instruction else None
+    )
+    user = llava_user_text(mqa_prompt(record.options), time_instruction=timing)
+    return ChatSample(prompt=chat_prompt(user), frames=frames)
+
+
+def option_answers(record: MQARecord) -> list[str]:
+    """``["A. take cup", "B. ...", ...]``: the answers the likelihood view compares."""
+    return [mqa_answer(index, text) for index, text in enumerate(record.options)]
+
+
+def prediction(record: MQARecord, raw_output: str, loglikelihoods: Sequence[float] | None) -> dict[str, Any]:
+    """One row of the predictions JSONL."""
+    scored = score_mqa_output(record.model_dump(), raw_output)
+    likelihood_index = None if loglikelihoods is None else best_answer(loglikelihoods)
+    return {
+        "uid": record.uid,
+        "answer_index": record.answer_index,
+        "raw_output": raw_output,
+        "parsed_answer": scored.parsed_text,
+        "parsed_index": scored.parsed_index,
+        "correct": scored.correct_upstream,
+        "correct_strict": scored.correct_strict,
+        "option_loglikelihoods": None if loglikelihoods is None else list(loglikelihoods),
+        "likelihood_index": likelihood_index,
+        "correct_likelihood": None if likelihood_index is None else likelihood_index == record.answer_index,
+        "unparsed": scored.parsed_text not in record.options,
+    }
+
+
+def check_unique_uids(records: Sequence[MQARecord]) -> None:
+    repeated = sorted(uid for uid, count in Counter(r.uid for r in records).items() if count > 1)
+    if repeated:
+        raise InputError(None, f"benchmark uids repeat: {repeated[:5]}", key="uid")
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def evaluate(
+    clips: Iterable[tuple[MQARecord, np.ndarray]],
+    generate: Generate,
+    score_answers: ScoreAnswers | None,
+    batch_size: int,
+    with_time_instruction: bool,
+) -> list[dict[str, Any]]:
+    """Prediction rows for ``(record, frames)`` pairs, in the order they come (readers go by video)."""
+    rows = []
+    for batch in _batches(clips, batch_size):
+        questions = [question(record, frames, with_time_instruction) for record, frames in batch]
+        for (record, _), asked, raw in zip(batch, questions, generate(questions), strict=True):
+            scores = None if score_answers is None else score_answers(asked, option_answers(record))
+            rows.append(prediction(record, raw, scores))
+    return rows
+
+
+def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Accuracies over the rows (``accuracy_likelihood`` is None when likelihoods were skipped)."""
+    if not rows:
+        raise InputError(None, "no benchmark questions were evaluated")
+    n = len(rows)
+    scored = [row["correct_likelihood"] for row in rows if row["correct_likelihood"] is not None]
+    return {
+        "n": n,
+        "accuracy": sum(row["correct"] for row in rows) / n,
+        "accuracy_strict": sum(row["correct_strict"] for row in rows) / n,
+        "accuracy_likelihood": sum(scored) / n if len(scored) == n else None,
+        "unparsed": sum(row["unparsed"] for row in rows),
+    }
