@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,10 @@ class Subsets:
     tail_verbs: frozenset[int] = field(default_factory=frozenset)
     tail_nouns: frozenset[int] = field(default_factory=frozenset)
     unseen_participants: frozenset[str] = field(default_factory=frozenset)
+
+    def for_train(self) -> Subsets:
+        """The unseen list names validation participants; on the train split it has no meaning."""
+        return replace(self, unseen_participants=frozenset())
 
     @classmethod
     def from_annotations(cls, annotations: AnnotationSet) -> Subsets:

@@ -82,31 +82,17 @@ def run_specialist(
     verb_names: dict[int, str] | None = None,
     noun_names: dict[int, str] | None = None,
 ) -> SpecialistRun:
-    """Train rows get out-of-fold scores, val rows the scores of a model fit on all of train."""
+    """Rank the label space for every train row (out of fold) and val row, and measure both."""
     if config.top_k > len(actions):
         log.warning("top-k %d exceeds the %d actions of the label space", config.top_k, len(actions))
-    folds = assign_folds(train.segments["uid"].tolist(), config.n_folds, config.seed)
-    with single_threaded_blas():
-        log.info("cross-validating on %d train rows in %d folds", len(folds), config.n_folds)
-        train_scores = cross_validated_scores(
-            train.features, train.verbs, train.nouns, folds, config.classifier(), config.workers
-        )
-        log.info("fitting on all train rows for %d val rows", len(val.segments))
-        model = VerbNounClassifier(config.classifier()).fit(train.features, train.verbs, train.nouns)
-        val_scores = model.score(val.features)
-
+    scores = score_splits(train, val, config)
     subsets = subsets or Subsets()
-    train_subsets = Subsets(tail_verbs=subsets.tail_verbs, tail_nouns=subsets.tail_nouns)
-    reports = {
-        "train_cv": (train, train_scores, train_subsets),
-        "val": (val, val_scores, subsets),
-    }
     ranked: dict[str, list[list[str]]] = {}
     metrics: dict[str, Any] = {"confusions": {}}
-    for name, (split, scores, split_subsets) in reports.items():
-        ranked[name] = rank_actions(scores, actions, config.top_k)
-        metrics[name] = recognition_metrics(ranked[name], scores, split.segments, split_subsets)
-        metrics["confusions"][name] = _confusions(split, scores, verb_names or {}, noun_names or {})
+    for name, split, split_subsets in (("train_cv", train, subsets.for_train()), ("val", val, subsets)):
+        ranked[name] = rank_actions(scores[name], actions, config.top_k)
+        metrics[name] = recognition_metrics(ranked[name], scores[name], split.segments, split_subsets)
+        metrics["confusions"][name] = _confusions(split, scores[name], verb_names or {}, noun_names or {})
     metrics.update(
         n_train=len(train.segments),
         n_val=len(val.segments),
@@ -121,6 +107,19 @@ def run_specialist(
         val_ranked=_by_row(val.segments, ranked["val"]),
         metrics=metrics,
     )
+
+
+def score_splits(train: LabelledSplit, val: LabelledSplit, config: FitConfig) -> dict[str, HeadScores]:
+    """``train_cv``: each train row scored by the fold model without it; ``val``: by a full-train model."""
+    folds = assign_folds(train.segments["uid"].tolist(), config.n_folds, config.seed)
+    with single_threaded_blas():
+        log.info("cross-validating on %d train rows in %d folds", len(folds), config.n_folds)
+        train_scores = cross_validated_scores(
+            train.features, train.verbs, train.nouns, folds, config.classifier(), config.workers
+        )
+        log.info("fitting on all train rows for %d val rows", len(val.segments))
+        model = VerbNounClassifier(config.classifier()).fit(train.features, train.verbs, train.nouns)
+        return {"train_cv": train_scores, "val": model.score(val.features)}
 
 
 def _confusions(
