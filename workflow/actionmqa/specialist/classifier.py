@@ -12,10 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from actionmqa.ek100.schema import N_NOUNS, N_VERBS
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 #: Share of probability mass spread over all classes so that classes absent from the training
 #: rows keep a finite log-probability (and a place at the bottom of the ranking).
@@ -64,7 +68,7 @@ class ClassHead:
     def __init__(self, n_classes: int, config: ClassifierConfig) -> None:
         self.n_classes = n_classes
         self.config = config
-        self._model = None
+        self._model: Pipeline | None = None
         self._constant: int | None = None
 
     def fit(self, features: np.ndarray, labels: np.ndarray) -> ClassHead:
