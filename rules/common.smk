@@ -29,6 +29,11 @@ DISTRACTORS = ("random", "medium", "hard")
 
 if DATASET == "ek100" and not config["videos"]["root"]:
     raise WorkflowError("config key 'videos.root': dataset ek100 needs the root of the EK100 videos")
+if config["specialist"]["primary"] not in config["specialist"]["variants"]:
+    raise WorkflowError(
+        f"config key 'specialist.primary': '{config['specialist']['primary']}' is not one of "
+        f"the specialist variants {sorted(config['specialist']['variants'])}"
+    )
 for _level, _source in config["mqa"]["distractors"].items():
     if _source.get("specialist") and _source["specialist"] not in config["specialist"]["variants"]:
         raise WorkflowError(

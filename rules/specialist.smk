@@ -5,11 +5,7 @@
 
 rule specialist:
     input:
-        expand(
-            "results/{dataset}/specialist/{variant}/metrics.json",
-            dataset=DATASET,
-            variant=config["specialist"]["variants"],
-        ),
+        f"results/{DATASET}/specialist/metrics.json",
 
 
 rule specialist_features:
@@ -60,6 +56,28 @@ rule specialist_fit:
     shell:
         "python -m actionmqa specialist fit --annotations-dir {params.annotations}"
         " --train-features {input.train} --val-features {input.validation}"
-        " --folds {params.folds} --seed {params.seed} --top-k {params.top_k}"
+        " --folds {params.folds} --seed {params.seed} --top-k {params.top_k} --threads {threads}"
         " --out-train {output.train} --out-val {output.validation} --metrics {output.metrics}"
         " > {log} 2>&1"
+
+
+rule specialist_summary:
+    input:
+        expand(
+            "results/{{dataset}}/specialist/{variant}/metrics.json",
+            variant=config["specialist"]["variants"],
+        ),
+    output:
+        "results/{dataset}/specialist/metrics.json",
+    params:
+        variants=lambda wildcards, input: [
+            f"--variant {name}={path}" for name, path in zip(config["specialist"]["variants"], input)
+        ],
+        primary=config["specialist"]["primary"],
+    log:
+        "logs/{dataset}/specialist_summary.log",
+    conda:
+        "../envs/specialist.yaml"
+    shell:
+        "python -m actionmqa specialist summarize {params.variants} --primary {params.primary}"
+        " --out {output} > {log} 2>&1"

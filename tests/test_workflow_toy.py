@@ -41,6 +41,7 @@ def test_every_stage_target_exists(toy_run):
         "data/report.json",
         "data/labels.json",
         "video/index.json",
+        "specialist/metrics.json",
         "specialist/hard/metrics.json",
         "specialist/medium/metrics.json",
         "mqa/validation_random.jsonl",
@@ -74,7 +75,8 @@ def test_hard_distractors_share_verb_or_noun_more_than_random(toy_run):
 
 
 def test_specialist_metrics_are_fractions_with_top1_below_top5(toy_run):
-    metrics = _json(toy_run / "results" / "toy" / "specialist" / "hard" / "metrics.json")
+    metrics = _json(toy_run / "results" / "toy" / "specialist" / "metrics.json")
+    assert metrics["primary"] == "hard" and sorted(metrics["variants"]) == ["hard", "medium"]
     for part in ("verb", "noun", "action"):
         top1, top5 = metrics["val"][f"{part}_top1"], metrics["val"][f"{part}_top5"]
         assert 0.0 <= top1 <= top5 <= 1.0

@@ -1,4 +1,4 @@
-"""``actionmqa specialist {features, fit, validate}``: the hard-distractor source as three rule-sized steps.
+"""``actionmqa specialist {features, fit, validate, summarize}``: the hard-distractor source, rule-sized.
 
 Features are the slow, video-bound part and are cached per split and feature set, so refitting
 (other folds, seed or top-k) never decodes video again. ``validate`` checks a user's own
@@ -56,6 +56,16 @@ def register(stages: argparse._SubParsersAction) -> None:
     validate.add_argument("--predictions", type=Path, required=True)
     validate.add_argument("--min-k", type=int, default=1, help="fewest predictions each row must have")
     validate.set_defaults(func=_validate)
+
+    summarize = verbs.add_parser(
+        "summarize", help="one metrics file: the primary variant on top, all variants"
+    )
+    summarize.add_argument(
+        "--variant", action="append", required=True, metavar="NAME=METRICS", help="a variant's metrics.json"
+    )
+    summarize.add_argument("--primary", required=True, help="the variant whose numbers go on top (hard)")
+    summarize.add_argument("--out", type=Path, required=True)
+    summarize.set_defaults(func=_summarize)
 
 
 def _annotations_arg(parser: argparse.ArgumentParser) -> None:
@@ -140,3 +150,19 @@ def _validate(args: argparse.Namespace) -> None:
         f"predictions each); action top-1 {hits_at_k(lists, targets, 1).mean():.3f}, "
         f"top-5 {hits_at_k(lists, targets, 5).mean():.3f}"
     )
+
+
+def _summarize(args: argparse.Namespace) -> None:
+    from actionmqa.errors import InputError
+    from actionmqa.io import write_json
+    from actionmqa.specialist.summary import summarize
+
+    variants = {}
+    for item in args.variant:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise InputError(None, f"expected NAME=METRICS.json, got {item!r}", key="--variant")
+        variants[name] = Path(path)
+    summary = summarize(variants, args.primary)
+    write_json(args.out, summary)
+    log.info("%s: primary %s, val action top-1 %.3f", args.out, args.primary, summary["val"]["action_top1"])
