@@ -20,8 +20,9 @@ from actionmqa.errors import InputError
 from actionmqa.io import sha256_file
 from actionmqa.seeding import rng_for
 from actionmqa.toyworld import WorldConfig, generate_world, vocab
+from actionmqa.toyworld.colour import i420_to_rgb
 from actionmqa.toyworld.motion import draw_segment_params
-from actionmqa.toyworld.render import render_action
+from actionmqa.toyworld.render import render_action, render_video
 from actionmqa.toyworld.scenery import ParticipantLook, background_image
 from actionmqa.toyworld.script import WorldPlan, plan_world
 
@@ -253,8 +254,8 @@ def test_look_alike_nouns_render_differently_in_the_same_scene() -> None:
     background = background_image(look, (), 64)
     params = draw_segment_params(rng_for(0, "look-alike-test"))
     for a, b in ((vocab.CUP, vocab.GLASS), (vocab.KNIFE, vocab.SPOON), (vocab.SPOON, vocab.FORK)):
-        first = render_action(vocab.Action(vocab.TAKE, a, 1), params, 30, 30, background, look)
-        second = render_action(vocab.Action(vocab.TAKE, b, 1), params, 30, 30, background, look)
+        first = i420_to_rgb(render_action(vocab.Action(vocab.TAKE, a, 1), params, 30, 30, background, look))
+        second = i420_to_rgb(render_action(vocab.Action(vocab.TAKE, b, 1), params, 30, 30, background, look))
         differing = np.abs(first.astype(int) - second).max(axis=-1) > 20
         assert 0 < differing.mean() < 0.05, "a small but visible cue"
 
@@ -305,6 +306,18 @@ def test_videos_are_h264_in_the_official_layout(world: Path) -> None:
             assert stream.codec_context.name == "h264"
             assert stream.codec_context.pix_fmt == "yuv420p"
             assert (stream.width, stream.height) == (64, 64) and stream.average_rate == 30
+
+
+def test_decoded_frames_match_the_rendered_colours(world: Path) -> None:
+    """Decoders read the files as BT.601 limited range, the colour space the renderer paints in."""
+    plan = plan_world(SMALL)
+    video = plan.videos[0]
+    rendered = np.concatenate(
+        list(render_video(video, plan.participant(video.participant_id).look, 64, 30, 3))
+    )
+    decoded = decode(video_file(world, video.video_id))
+    error = np.abs(decoded.astype(int) - i420_to_rgb(rendered))
+    assert error.mean() < 2.5 and np.percentile(error, 99) < 12
 
 
 def test_scene_records_describe_each_segment(world: Path) -> None:

@@ -2,8 +2,8 @@
 
 x264 output is a pure function of its input and options when it runs single-threaded with no
 scene-cut detection, so a world regenerated from the same seed decodes to identical frames.
-One reused swscale context converts RGB to YUV 4:2:0 (a fresh context per frame costs more
-than the encoding), and a still shot is converted once and encoded as often as it lasts.
+Frames arrive already in planar YCbCr 4:2:0 (see ``colour``), so nothing is converted here, and
+a still shot is handed to the encoder as one frame object as often as it lasts.
 """
 
 from __future__ import annotations
@@ -37,36 +37,33 @@ class EncoderSettings:
 
 
 def is_still(block: np.ndarray) -> bool:
-    """A block made with ``np.broadcast_to(frame, (T, H, W, 3))``: one frame held T times."""
+    """A block made with ``np.broadcast_to(frame, (T, ...))``: one frame held T times."""
     return block.shape[0] > 1 and block.strides[0] == 0
 
 
 def write_mp4(path: Path, blocks: Iterable[np.ndarray], fps: int, settings: EncoderSettings) -> int:
-    """Encode RGB frame blocks (``(T, H, W, 3)`` uint8) into ``path`` atomically; returns the frame count.
+    """Encode blocks of planar 4:2:0 frames (``(T, H * 3 // 2, W)`` uint8) into ``path`` atomically.
 
-    A block is converted to YUV before any of it is encoded (alternating the two costs far more
-    than either), and a still block (see ``is_still``) is converted once.
+    Returns the number of frames written.
     """
     import av
-    from av.video.reformatter import VideoReformatter
 
-    to_yuv = VideoReformatter()
     n_frames = 0
     with atomic_open(path, "wb") as handle, av.open(handle, "w", format="mp4") as container:
         stream = None
         for block in blocks:
             if stream is None:
-                stream = _open_stream(container, block.shape[2], block.shape[1], fps, settings)
-            distinct = block[:1] if is_still(block) else block
-            converted = [
-                to_yuv.reformat(
-                    av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24"), format="yuv420p"
+                stream = _open_stream(container, block.shape[2], block.shape[1] * 2 // 3, fps, settings)
+            # Zero-copy frames over the block's memory; x264 copies each picture as it takes it.
+            if is_still(block):
+                frames = [av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(block[0]), "yuv420p")] * len(
+                    block
                 )
-                for rgb in distinct
-            ]
-            for yuv in converted * (len(block) if is_still(block) else 1):
-                yuv.pts = n_frames
-                container.mux(stream.encode(yuv))
+            else:
+                frames = [av.VideoFrame.from_numpy_buffer(planes, "yuv420p") for planes in block]
+            for frame in frames:
+                frame.pts = n_frames
+                container.mux(stream.encode(frame))
                 n_frames += 1
         if stream is not None:
             container.mux(stream.encode(None))

@@ -1,6 +1,9 @@
 """Draw sprites that move over a segment onto a stack of frames, all frames at once.
 
-Rendering is vectorised over time (a segment's frames are one ``(T, H, W, 3)`` array) and each
+Frames are float YCbCr planes, ``(T, 3, H, W)`` (see ``colour``); sprite colours are converted
+once, here.
+
+Rendering is vectorised over time (a segment's frames are one array) and each
 primitive is evaluated only inside the box its whole trajectory can touch, because Python loops
 over frames would dominate the world's generation time. Edges are anti-aliased so that
 sub-pixel motion is visible to a model.
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from actionmqa.toyworld.colour import to_ycbcr
 from actionmqa.toyworld.sprites import Part, Sprite
 
 #: Moving sprites are drawn a few frames at a time; a block never holds fewer frames than this.
@@ -37,14 +41,15 @@ class Track:
 
 
 def draw_track(frames: np.ndarray, track: Track) -> None:
-    """Composite every part of ``track`` onto ``frames`` (float32, ``(T, H, W, 3)``) in place."""
+    """Composite every part of ``track`` onto ``frames`` (float32 YCbCr, ``(T, 3, H, W)``) in place."""
     n_frames = frames.shape[0]
     geometry = _per_frame((track.x, track.y, track.angle, track.sx, track.sy), n_frames)
     opacity = _per_frame((track.opacity,), n_frames)[0]
     colours = [
-        np.clip(np.add(part.colour, track.tint), 0, 255).astype(np.float32) for part in track.sprite.parts
+        to_ycbcr(np.clip(np.add(part.colour, track.tint), 0, 255))[:, None, None]
+        for part in track.sprite.parts
     ]
-    for block in _blocks(geometry, track.sprite, frames.shape):
+    for block in _blocks(geometry, track.sprite, frames.shape[-2:]):
         block_opacity = opacity if len(opacity) == 1 else opacity[block]
         if not block_opacity.any():
             continue
@@ -62,7 +67,7 @@ def _per_frame(values: tuple[np.ndarray | float, ...], n_frames: int) -> list[np
     return [np.broadcast_to(a, (n_frames,)) for a in arrays]
 
 
-def _blocks(geometry: list[np.ndarray], sprite: Sprite, shape: tuple[int, ...]) -> list[slice]:
+def _blocks(geometry: list[np.ndarray], sprite: Sprite, frame_size: tuple[int, int]) -> list[slice]:
     """Frame ranges to rasterise together.
 
     Still geometry is drawn once for all frames. A moving sprite is split into about as many
@@ -70,8 +75,9 @@ def _blocks(geometry: list[np.ndarray], sprite: Sprite, shape: tuple[int, ...]) 
     frame is not evaluated over the whole swept box in every frame, while the number of NumPy
     calls (which dominate for small sprites) stays low.
     """
-    n_frames, height, width = shape[:3]
+    height, width = frame_size
     x, y, _, sx, sy = geometry
+    n_frames = len(x)
     if len(x) == 1:
         return [slice(None)]
     thickness = max(min(p.w * float(sx.max()), p.h * float(sy.max())) for p in sprite.parts)
@@ -94,7 +100,7 @@ def _draw_part(
 ) -> None:
     """Composite one primitive; ``geometry`` arrays have length 1 (still) or len(frames)."""
     x, y, angle, sx, sy = geometry
-    height, width = frames.shape[1:3]
+    height, width = frames.shape[-2:]
     side = float(min(height, width))
     cos, sin = np.cos(angle), np.sin(angle)
     dx, dy = part.dx * sx, part.dy * sy
@@ -120,8 +126,8 @@ def _draw_part(
     )
     if fade is not None:
         alpha = alpha * fade[:, None, None]
-    window = frames[:, y0:y1, x0:x1]
-    window += alpha[..., None] * (colour - window)
+    window = frames[:, :, y0:y1, x0:x1]
+    window += alpha[:, None] * (colour - window)
 
 
 def _coverage(

@@ -1,5 +1,8 @@
 """Frames: a video is its static scene, idle pauses, and one staged clip per annotated segment.
 
+Rendered frames are uint8 planar YCbCr 4:2:0, ``(T, H * 3 // 2, W)``, ready for the encoder
+(``colour.i420_to_rgb`` turns them into RGB for viewing).
+
 Mirrored verbs (put, close, turn-off) are rendered as their forward partner's clip with the frame
 order reversed, sensor noise included, so a clip and its mirror hold exactly the same frames.
 """
@@ -12,13 +15,14 @@ import numpy as np
 
 from actionmqa.seeding import rng_for
 from actionmqa.toyworld import motion, sprites, vocab
+from actionmqa.toyworld.colour import to_i420
 from actionmqa.toyworld.keyframes import Clock, bar_between
 from actionmqa.toyworld.raster import Track, draw_track
 from actionmqa.toyworld.scenery import ParticipantLook, background_image
 from actionmqa.toyworld.script import SegmentPlan, VideoPlan
 from actionmqa.toyworld.vocab import Action
 
-#: Sensor noise: grey-level standard deviation, drawn on a grid this many pixels coarse.
+#: Sensor noise: luma standard deviation, drawn on a grid this many pixels coarse.
 NOISE_SIGMA = 2.5
 NOISE_CELL = 4
 
@@ -38,20 +42,13 @@ def draw_hand(frames: np.ndarray, hand: motion.HandPose, look: ParticipantLook) 
 
 
 def add_sensor_noise(frames: np.ndarray, rng: np.random.Generator) -> None:
-    """Coarse grey noise (cheap to draw) so that no two frames are identical, in place."""
-    n, height, width = frames.shape[:3]
+    """Coarse luma noise (cheap to draw) so that no two frames are identical, in place."""
+    n, _, height, width = frames.shape
     cell = NOISE_CELL if height % NOISE_CELL == 0 and width % NOISE_CELL == 0 else 1
-    cells = rng.standard_normal((n, height // cell, width // cell), dtype=np.float32) * np.float32(
-        NOISE_SIGMA
-    )
-    frames.reshape(n, height // cell, cell, width // cell, cell, 3)[...] += cells[:, :, None, :, None, None]
-
-
-def to_uint8(frames: np.ndarray) -> np.ndarray:
-    """Round float frames to 8-bit pixels (overwrites ``frames``)."""
-    frames += np.float32(0.5)
-    np.clip(frames, 0, 255, out=frames)
-    return frames.astype(np.uint8)
+    cells = rng.standard_normal((n, height // cell, width // cell), dtype=np.float32)
+    cells *= np.float32(NOISE_SIGMA)
+    luma = frames[:, 0].reshape(n, height // cell, cell, width // cell, cell)
+    luma += cells[:, :, None, :, None]
 
 
 def compose(
@@ -61,7 +58,7 @@ def compose(
     n_frames: int,
     noise: np.random.Generator,
 ) -> np.ndarray:
-    """``n_frames`` float frames of the staging drawn over the background, noise added."""
+    """``n_frames`` float YCbCr frames of the staging drawn over the background, noise added."""
     frames = np.repeat(background[None], n_frames, axis=0)
     for track in staging.tracks:
         draw_track(frames, track)
@@ -79,10 +76,10 @@ def render_action(
     background: np.ndarray,
     look: ParticipantLook,
 ) -> np.ndarray:
-    """One segment's frames, ``(n_frames, H, W, 3)`` uint8; a mirrored verb plays its partner backwards."""
+    """One segment's frames (planar 4:2:0); a mirrored verb plays its partner's clip backwards."""
     clock = Clock.for_frames(n_frames, fps)
     staging = motion.stage(action, params, clock)
-    frames = to_uint8(compose(background, look, staging, n_frames, rng_for(params.detail_seed, "noise")))
+    frames = to_i420(compose(background, look, staging, n_frames, rng_for(params.detail_seed, "noise")))
     return frames[::-1] if action.verb in vocab.MIRROR_OF else frames
 
 
@@ -95,7 +92,7 @@ def render_idle(
     converts once: pauses are about half of all frames and cost almost nothing this way.
     """
     staging = motion.Staging(tracks=(), hands=motion.idle_hands())
-    still = to_uint8(compose(background, look, staging, 1, noise))
+    still = to_i420(compose(background, look, staging, 1, noise))
     return np.broadcast_to(still, (n_frames, *still.shape[1:]))
 
 

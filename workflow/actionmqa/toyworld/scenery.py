@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from actionmqa.toyworld.colour import to_ycbcr
 from actionmqa.toyworld.raster import Track, draw_track
 from actionmqa.toyworld.sprites import CLUTTER, Sprite
 
@@ -88,7 +89,7 @@ def draw_clutter(rng: np.random.Generator, count: int) -> tuple[PlacedClutter, .
 
 
 def counter_image(look: ParticipantLook, size: int) -> np.ndarray:
-    """The empty counter, ``(size, size, 3)`` float32: tinted tiles with grout and a wood-like grain."""
+    """The empty counter in RGB, ``(size, size, 3)``: tinted tiles with grout and a wood-like grain."""
     coords = (np.arange(size, dtype=np.float32) + 0.5) / size
     yy, xx = np.meshgrid(coords, coords, indexing="ij")
     grain = look.grain * np.sin(2 * np.pi * (yy * 7 + 0.6 * np.sin(xx * 5 + look.grain_phase)))
@@ -99,8 +100,8 @@ def counter_image(look: ParticipantLook, size: int) -> np.ndarray:
 
 
 def background_image(look: ParticipantLook, clutter: tuple[PlacedClutter, ...], size: int) -> np.ndarray:
-    """A video's static scene: the participant's counter with this video's clutter on it."""
-    image = counter_image(look, size)[None].copy()
+    """A video's static scene as YCbCr planes ``(3, size, size)``: the counter with the clutter on it."""
+    image = np.ascontiguousarray(to_ycbcr(counter_image(look, size)).transpose(2, 0, 1))[None]
     for item in clutter:
         draw_track(image, Track(item.sprite, item.x, item.y, angle=item.angle))
     return image[0]
