@@ -75,16 +75,24 @@ def test_loss_terms_average_the_micro_batches_and_skip_absent_heads(model, tmp_p
     assert (terms.sums, terms.batches) == ({}, 0)
 
 
-def test_loss_curve_drops_rows_after_the_resumed_step(tmp_path):
+def log_step(curve, args, state, control, step, logs):
+    """What ``Trainer.log`` does: record the entry in the state, then call the callbacks."""
+    state.global_step, state.epoch = step, step / 4
+    state.log_history.append({**logs, "epoch": state.epoch, "step": step})
+    curve.on_log(args, state, control, logs=logs)
+
+
+def test_loss_curve_is_rebuilt_from_the_resumed_state(tmp_path):
     path = tmp_path / "loss.csv"
     curve = LossCurveCallback(path)
     args, control = TrainingArguments(output_dir=str(tmp_path), report_to="none"), TrainerControl()
     state = TrainerState()
     curve.on_train_begin(args, state, control)
     for step in (1, 2, 3):
-        state.global_step, state.epoch = step, step / 4
-        curve.on_log(args, state, control, logs={"loss": 1.0 / step, "lm_loss": 0.5, "learning_rate": 1e-5})
-    curve.on_log(args, state, control, logs={"train_loss": 0.3})  # the end-of-training summary: no row
+        log_step(
+            curve, args, state, control, step, {"loss": 1.0 / step, "lm_loss": 0.5, "learning_rate": 1e-5}
+        )
+    log_step(curve, args, state, control, 3, {"train_loss": 0.3})  # the end-of-training summary: no row
     assert path.read_text().splitlines()[0] == ",".join(COLUMNS)
     assert [row["step"] for row in read_loss_curve(path)] == ["1", "2", "3"]
     assert read_loss_curve(path)[1] == {
@@ -97,9 +105,12 @@ def test_loss_curve_drops_rows_after_the_resumed_step(tmp_path):
         "action_loss": "",
         "learning_rate": "1e-05",
     }
-    state.global_step = 2  # resumed from checkpoint-2 after step 3 was logged
-    curve.on_train_begin(args, state, control)
+    # resumed from checkpoint-2 after step 3 was logged, and the file itself was deleted meanwhile
+    resumed = TrainerState(global_step=2, log_history=state.log_history[:2])
+    path.unlink()
+    curve.on_train_begin(args, resumed, control)
     assert [row["step"] for row in read_loss_curve(path)] == ["1", "2"]
+    assert read_loss_curve(path)[1]["loss"] == "0.5"
 
 
 def test_latest_checkpoint_is_the_newest_complete_one(tmp_path):

@@ -1,9 +1,10 @@
 """The loss curve as CSV, one row per logged step, that survives a kill and a resume.
 
-Rows are appended and flushed as they are logged, so a killed run keeps its curve. A resumed
-run restarts from its last checkpoint, which may be older than the last logged row; those
-later rows are dropped when training begins again, so every step appears once and the
-curve is the one the final weights actually went through.
+Rows are appended and flushed as they are logged, so a killed run keeps its curve. When
+training (re)starts, the file is rewritten from the Trainer's ``log_history``, which a resumed
+run restores from its checkpoint: rows logged after that checkpoint are dropped, and rows lost
+with the file (Snakemake deletes the outputs of an incomplete job) come back, so every step
+appears once and the curve is the one the final weights went through.
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ from actionmqa.io import atomic_open
 from actionmqa.train.trainer import LOSS_TERMS
 
 COLUMNS = ("step", "epoch", "loss", *LOSS_TERMS, "learning_rate")
+
+
+def curve_row(step: int, epoch: float, logs: dict[str, Any]) -> dict[str, Any]:
+    """One CSV row; a term the run does not have (no action token: no head losses) stays empty."""
+    return {"step": step, "epoch": epoch, **{column: logs.get(column, "") for column in COLUMNS[2:]}}
 
 
 def read_loss_curve(path: Path) -> list[dict[str, str]]:
@@ -36,13 +42,11 @@ class LossCurveCallback(TrainerCallback):
     ) -> None:
         if not state.is_world_process_zero:
             return
-        kept = []
-        if self.path.is_file():
-            kept = [row for row in read_loss_curve(self.path) if int(row["step"]) <= state.global_step]
+        logged = [entry for entry in state.log_history if "loss" in entry]
         with atomic_open(self.path, newline="") as handle:
             writer = csv.DictWriter(handle, COLUMNS, lineterminator="\n")
             writer.writeheader()
-            writer.writerows(kept)
+            writer.writerows(curve_row(entry["step"], entry["epoch"], entry) for entry in logged)
 
     def on_log(
         self,
@@ -54,6 +58,7 @@ class LossCurveCallback(TrainerCallback):
     ) -> None:
         if not state.is_world_process_zero or not logs or "loss" not in logs:
             return
-        row = {"step": state.global_step, "epoch": state.epoch, **{c: logs.get(c, "") for c in COLUMNS[2:]}}
         with open(self.path, "a", encoding="utf-8", newline="") as handle:
-            csv.DictWriter(handle, COLUMNS, lineterminator="\n").writerow(row)
+            csv.DictWriter(handle, COLUMNS, lineterminator="\n").writerow(
+                curve_row(state.global_step, state.epoch, logs)
+            )
