@@ -17,7 +17,7 @@ def test_defaults_are_the_authors_final_recipe():
     assert (recipe.lr_scheduler, recipe.warmup_ratio, recipe.weight_decay) == ("cosine", 0.03, 0.0)
     assert (recipe.num_train_epochs, recipe.max_steps) == (1.0, None)
     assert (recipe.per_device_batch_size, recipe.gradient_accumulation_steps) == (1, 2)
-    assert recipe.bf16 and recipe.gradient_checkpointing
+    assert recipe.bf16 and recipe.tf32 and recipe.gradient_checkpointing
     assert (recipe.deepspeed, recipe.save_steps, recipe.frames) == ("zero3", 1000, 64)
     assert recipe.tunable_parts == ALL_PARTS and recipe.action_token is None
 

@@ -38,6 +38,8 @@ class TrainRecipe(BaseModel):
     per_device_batch_size: int = Field(1, gt=0)
     gradient_accumulation_steps: int = Field(2, gt=0)
     bf16: bool = True
+    #: TensorFloat-32 matmuls on Ampere+ GPUs (``--tf32 True`` upstream); ignored on a CPU.
+    tf32: bool = True
     gradient_checkpointing: bool = True
     deepspeed: str = "zero3"
     save_steps: int = Field(1000, gt=0)

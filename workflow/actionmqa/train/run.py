@@ -89,6 +89,7 @@ def training_arguments(job: TrainJob, deepspeed_json: Path) -> TrainingArguments
         num_train_epochs=recipe.num_train_epochs,
         max_steps=recipe.max_steps or -1,
         bf16=recipe.bf16,
+        tf32=None if on_cpu else recipe.tf32,
         gradient_checkpointing=recipe.gradient_checkpointing,
         deepspeed=str(deepspeed_json),
         save_strategy="steps",
