@@ -111,7 +111,7 @@ def describe(segment: SegmentPlan, video: VideoPlan) -> str:
 
 
 def questions(segment: SegmentPlan, video: VideoPlan) -> list[dict[str, str]]:
-    """Three QA pairs about the clip: the action, the object's colour, the acting hand, the clutter."""
+    """Four QA pairs about the clip: the action, the object's colour, the acting hand, the clutter."""
     words = segment.wording
     colour, _ = looks(segment.action.noun)
     return [

@@ -96,7 +96,7 @@ _OBJECTS: dict[int, Sprite] = {
     v.SPOON: _utensil("spoon", "a spoon with a round bowl", ellipse(0, -0.03, 0.05, 0.06, _STEEL)),
     v.FORK: _utensil("fork", "a fork with a square head", box(0, -0.03, 0.046, 0.055, _STEEL)),
     v.PAN: sprite("pan", "black", "a frying pan with one long handle",
-                  box(0.14, 0, 0.14, 0.03, (30, 28, 28)), ellipse(0, 0, 0.2, 0.2, (62, 62, 68))),
+                  box(0.14, 0, 0.14, 0.03, (30, 28, 28)), ellipse(0, 0, 0.2, 0.2, (52, 52, 54))),
     v.POT: sprite("pot", "steel", "a deep pot with two side handles",
                   box(0, 0, 0.27, 0.035, (90, 90, 96)), ellipse(0, 0, 0.2, 0.2, (142, 142, 152)),
                   ellipse(0, 0, 0.16, 0.16, (120, 120, 130))),
