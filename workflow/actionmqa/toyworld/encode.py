@@ -55,13 +55,9 @@ def write_mp4(path: Path, blocks: Iterable[np.ndarray], fps: int, settings: Enco
             if stream is None:
                 stream = _open_stream(container, block.shape[2], block.shape[1] * 2 // 3, fps, settings)
             # Zero-copy frames over the block's memory; x264 copies each picture as it takes it.
-            if is_still(block):
-                frames = [av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(block[0]), "yuv420p")] * len(
-                    block
-                )
-            else:
-                frames = [av.VideoFrame.from_numpy_buffer(planes, "yuv420p") for planes in block]
-            for frame in frames:
+            distinct = block[:1] if is_still(block) else block
+            frames = [av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(p), "yuv420p") for p in distinct]
+            for frame in frames * (len(block) // len(frames)):
                 frame.pts = n_frames
                 container.mux(stream.encode(frame))
                 n_frames += 1

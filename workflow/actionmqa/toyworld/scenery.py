@@ -47,21 +47,16 @@ _CLUTTER_SPOTS: tuple[tuple[float, float], ...] = (
 )
 
 
+#: Worktop colour families (oak, steel, laminate, walnut, sage, beech), RGB.
+_WORKTOPS = np.array(
+    [[176, 140, 100], [150, 150, 146], [200, 196, 184], [120, 96, 80], [170, 176, 160], [210, 180, 150]],
+    dtype=float,
+)
+
+
 def draw_participant_look(rng: np.random.Generator) -> ParticipantLook:
     """A counter colour from a family of kitchen worktops (wood, stone, laminate), plus skin."""
-    base = rng.choice(
-        np.array(
-            [
-                [176, 140, 100],
-                [150, 150, 146],
-                [200, 196, 184],
-                [120, 96, 80],
-                [170, 176, 160],
-                [210, 180, 150],
-            ],
-            dtype=float,
-        )
-    )
+    base = _WORKTOPS[rng.integers(len(_WORKTOPS))]
     counter = tuple(float(c) for c in np.clip(base + rng.normal(0, 10, 3), 40, 225))
     skin = rng.uniform(-30, 25)
     return ParticipantLook(
