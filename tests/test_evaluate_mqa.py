@@ -12,7 +12,7 @@ from torch import nn
 
 from actionmqa.cli import main
 from actionmqa.evaluate.generation import GreedyGenerator
-from actionmqa.evaluate.likelihood import LikelihoodScorer, summed_logprobs
+from actionmqa.evaluate.likelihood import LikelihoodScorer, answer_span, summed_logprobs
 from actionmqa.evaluate.loading import load_model
 from actionmqa.evaluate.mqa import evaluate, option_answers, question, summarise
 from actionmqa.evaluate.run import MQAJob, run_mqa
@@ -218,3 +218,14 @@ def test_cli_evaluates_and_names_a_bad_benchmark_line(world, capsys):
     broken.write_text("\n".join([lines[0], lines[1].replace('"answer_index":', '"answer_idx":')]) + "\n")
     assert main([*common, "--benchmark", str(broken)]) == 2
     assert f"{broken}, row 2" in capsys.readouterr().err
+
+
+def test_answer_span_starts_one_before_the_earliest_answer_token():
+    labels = torch.tensor([[-100, -100, -100, 7, 8, -100], [-100, -100, 5, 6, 7, 8]])
+    assert answer_span(labels) == 5
+    logits = torch.randn(2, 6, 10, generator=torch.Generator().manual_seed(0))
+    kept = summed_logprobs(logits[:, -5:], labels[:, -5:])
+    assert torch.allclose(kept, summed_logprobs(logits, labels), rtol=0, atol=1e-6)
+    assert not torch.allclose(
+        summed_logprobs(logits[:, -4:], labels[:, -4:]), kept
+    )  # one fewer drops a token

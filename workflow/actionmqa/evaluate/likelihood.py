@@ -29,6 +29,16 @@ def summed_logprobs(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return (picked * (targets != IGNORE_INDEX)).sum(-1)
 
 
+def answer_span(labels: torch.Tensor) -> int:
+    """Trailing positions whose logits are needed: from the one before the earliest answer token on.
+
+    Full-sequence logits of a 7B model over 64 frames (13K positions x 152K vocabulary) would
+    take tens of GB per option; the answers need only their own few positions.
+    """
+    first_answer = int((labels != IGNORE_INDEX).int().argmax(-1).min())
+    return labels.shape[1] - first_answer + 1
+
+
 @dataclass(frozen=True)
 class LikelihoodScorer:
     """Scores the answer tokens only: no end-of-turn marker, so every option is judged on its text."""
@@ -40,9 +50,10 @@ class LikelihoodScorer:
         batch = self.loaded.to_device(collate([replace(question, answer=answer) for answer in answers]))
         labels = batch.pop("labels")
         batch.pop("actions", None)
+        keep = answer_span(labels)
         with torch.inference_mode():
-            logits = self.loaded.model(**batch).logits
-        return summed_logprobs(logits, labels).tolist()
+            logits = self.loaded.model(**batch, logits_to_keep=keep).logits
+        return summed_logprobs(logits, labels[:, -keep:]).tolist()
 
 
 def best_answer(scores: Sequence[float]) -> int:
