@@ -10,7 +10,10 @@ from actionmqa.model.modeling import LlavaActionForConditionalGeneration, LlavaA
 from actionmqa.model.tiny import tiny_config
 from actionmqa.train.checkpoints import COMPLETE_MARKER, latest_checkpoint, remove_incomplete
 from actionmqa.train.losscurve import COLUMNS, LossCurveCallback, read_loss_curve
+from actionmqa.train.recipe import TrainRecipe
+from actionmqa.train.run import TrainJob, load_base
 from actionmqa.train.trainer import ActionTrainer, LossTerms, freeze_untuned, tunable_part
+from tiny_llava_world import IMAGE_SIZE, write_base_model
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +127,23 @@ def test_latest_checkpoint_is_the_newest_complete_one(tmp_path):
     assert remove_incomplete(tmp_path) == [tmp_path / "checkpoint-12"]
     assert not (tmp_path / "checkpoint-12").exists() and (tmp_path / "checkpoint-10").exists()
     assert latest_checkpoint(tmp_path / "missing") is None
+
+
+@pytest.mark.parametrize("switch", [None, False])
+def test_recipe_can_switch_the_action_token_off_for_the_ablation(tmp_path, switch):
+    base = write_base_model(tmp_path / "base", action_token=True)
+    job = TrainJob(
+        base=base,
+        data=(),
+        video_root=tmp_path,
+        layout="whole",
+        recipe=TrainRecipe(action_token=switch, bf16=False),
+        output_dir=tmp_path / "run",
+        final=tmp_path / "final",
+    )
+    tokenizer, model, frames = load_base(job)
+    expected = switch is None  # None keeps the base's setting (on)
+    assert model.config.action_token is expected
+    assert hasattr(model, "verb_head") is expected and (model.model.action_embedding is not None) is expected
+    assert model.dtype == torch.float32 and frames.size == IMAGE_SIZE
+    assert tokenizer.convert_tokens_to_ids("<video>") == model.config.video_token_id
