@@ -19,6 +19,7 @@ rule toyworld:
     params:
         seed=config["seed"],
         world=config["toyworld"],
+    threads: 2
     log:
         "logs/toy/toyworld.log",
     benchmark:
@@ -28,7 +29,7 @@ rule toyworld:
     shell:
         "python -m actionmqa toyworld generate --out results/toy/world --seed {params.seed}"
         " --n-train {params.world[n_train]} --n-val {params.world[n_val]}"
-        " --size {params.world[size]} --fps {params.world[fps]} > {log} 2>&1"
+        " --size {params.world[size]} --fps {params.world[fps]} --workers {threads} > {log} 2>&1"
 
 
 rule fetch_annotations:
