@@ -25,6 +25,8 @@ STAGES: dict[str, str] = {
     "bench": "actionmqa.bench.cli",
     "model": "actionmqa.model.cli",
     "sft": "actionmqa.sft.cli",
+    "train": "actionmqa.train.cli",
+    "eval": "actionmqa.evaluate.cli",
 }
 
 
