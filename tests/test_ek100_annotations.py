@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from actionmqa.ek100.annotations import (
     load_annotation_dir,
     load_class_table,

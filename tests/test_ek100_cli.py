@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from actionmqa.ek100.cli import register
 from actionmqa.ek100.labels import LabelMap
 from actionmqa.errors import InputError

@@ -11,6 +11,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
 from actionmqa.ek100.cli import register
 from actionmqa.ek100.fetch import DEFAULT_FILES, KNOWN_SHA256, fetch_annotations
 from actionmqa.errors import InputError

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.ek100.labels import LabelMap, narration_pools, noun_text, split_vn
 from actionmqa.errors import InputError

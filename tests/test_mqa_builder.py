@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
+
 from actionmqa.errors import InputError
 from actionmqa.io import read_jsonl, sha256_file
 from actionmqa.mqa.benchmark import build_benchmark

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from actionmqa.errors import InputError
 from actionmqa.mqa.cli import register
 from mqa_tiny_world import write_hard_predictions, write_tiny_dir

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from actionmqa.mqa.distractors import ClassChoice, random_classes, specialist_classes
 from actionmqa.seeding import rng_for
 

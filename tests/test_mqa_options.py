@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from actionmqa.ek100.labels import LabelMap
 from actionmqa.errors import InputError
 from actionmqa.mqa.options import Fallback, OptionTexter, OptionTexts, TextMode

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from actionmqa.io import read_jsonl
 from actionmqa.mqa.benchmark import build_benchmark
 from actionmqa.mqa.builder import BuildConfig

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from actionmqa.ek100.annotations import load_segments
 from actionmqa.errors import InputError
 from actionmqa.specialist.predictions import load_predictions, write_predictions

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from actionmqa.errors import InputError
 from actionmqa.teacher import (
     CaptionResponse,
@@ -32,7 +34,6 @@ from actionmqa.teacher import (
 )
 from actionmqa.teacher.cache import request_key
 from actionmqa.teacher.transport import RetryPolicy, parse_retry_after
-from PIL import Image
 
 SECRET = "sk-test-0123456789-secret"
 KEY_ENV = "ACTIONMQA_TEST_TEACHER_KEY"
