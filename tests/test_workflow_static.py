@@ -21,8 +21,14 @@ def test_dry_run_plans_every_stage_without_data(tmp_path, configfile):
     result = snakemake(tmp_path, "-n", "--quiet", "rules", configfiles=[configfile])
     assert result.returncode == 0, result.stderr
     planned = result.stdout + result.stderr
-    for rule in ("validate_annotations", "label_map", "probe_videos", "specialist_features",
-                 "specialist_fit", "mqa_build"):
+    for rule in (
+        "validate_annotations",
+        "label_map",
+        "probe_videos",
+        "specialist_features",
+        "specialist_fit",
+        "mqa_build",
+    ):
         assert rule in planned
     assert ("fetch_annotations" if "paper" in configfile else "toyworld") in planned
 
