@@ -7,6 +7,8 @@
 #   data        annotations (toy world or EK100 download), validation report, label map, videos
 #   specialist  the hard-distractor source: order-blind clip classifiers, cross-validated predictions
 #   benchmark   EPIC-KITCHENS-100-MQA: random, medium and hard distractors, frozen JSONL + manifests
+#   sft         the reformulated training mixture (hard/random MQA, prior actions, direct narration,
+#               temporal detection, captions and open QA) as LLaVA conversation JSONL
 #   perf        decoding throughput of the video backends, as ratios to a baseline of the same run
 
 configfile: "config/config.yaml"
@@ -16,6 +18,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/specialist.smk"
 include: "rules/benchmark.smk"
+include: "rules/sft.smk"
 include: "rules/perf.smk"
 
 
@@ -25,3 +28,4 @@ rule all:
         rules.data.input,
         rules.specialist.input,
         rules.benchmark.input,
+        rules.sft.input,

@@ -34,12 +34,16 @@ if config["specialist"]["primary"] not in config["specialist"]["variants"]:
         f"config key 'specialist.primary': '{config['specialist']['primary']}' is not one of "
         f"the specialist variants {sorted(config['specialist']['variants'])}"
     )
-for _level, _source in config["mqa"]["distractors"].items():
+_sources = {f"mqa.distractors.{k}": v for k, v in config["mqa"]["distractors"].items()}
+_sources |= {f"sft.hard_mqa.{k}": v for k, v in config["sft"]["hard_mqa"].items()}
+for _key, _source in _sources.items():
     if _source.get("specialist") and _source["specialist"] not in config["specialist"]["variants"]:
         raise WorkflowError(
-            f"config key 'mqa.distractors.{_level}.specialist': '{_source['specialist']}' is not one of "
+            f"config key '{_key}.specialist': '{_source['specialist']}' is not one of "
             f"the specialist variants {sorted(config['specialist']['variants'])}"
         )
+if DATASET == "ek100" and config["sft"]["clip_texts"] == "scenes":
+    raise WorkflowError("config key 'sft.clip_texts': scene descriptions exist only for the toy world")
 
 
 wildcard_constraints:
@@ -114,20 +118,25 @@ def get_specialist_features(wildcards):
 # ---------------------------------------------------------------- benchmark
 
 
+def predictions_of(source, split, where):
+    """The ranked-prediction file of a distractor source on a split: a built-in specialist's
+    output, or the user's TIM/AVION file named in the config at ``where``."""
+    if "specialist" in source:
+        return f"results/{DATASET}/specialist/{source['specialist']}/predictions_{split}.json"
+    try:
+        return source["predictions"][split]
+    except KeyError:
+        raise WorkflowError(
+            f"config key '{where}.predictions.{split}': no prediction file given for split {split}"
+        ) from None
+
+
 def get_distractor_predictions(wildcards):
     """The ranked-prediction file behind medium/hard distractors (none for random)."""
     if wildcards.distractors == "random":
         return []
     source = config["mqa"]["distractors"][wildcards.distractors]
-    if "specialist" in source:
-        return f"results/{wildcards.dataset}/specialist/{source['specialist']}/predictions_{wildcards.split}.json"
-    try:
-        return source["predictions"][wildcards.split]
-    except KeyError:
-        raise WorkflowError(
-            f"config key 'mqa.distractors.{wildcards.distractors}.predictions.{wildcards.split}': "
-            f"no prediction file given for split {wildcards.split}"
-        ) from None
+    return predictions_of(source, wildcards.split, f"mqa.distractors.{wildcards.distractors}")
 
 
 def get_distractor_source_name(wildcards):
@@ -135,6 +144,24 @@ def get_distractor_source_name(wildcards):
         return "random"
     source = config["mqa"]["distractors"][wildcards.distractors]
     return source.get("name") or f"specialist-{source['specialist']}"
+
+
+# ---------------------------------------------------------------- sft
+
+
+def get_sft_predictions(wildcards=None):
+    """Train-split predictions of every hard-MQA source, by task name."""
+    return {
+        name: predictions_of(source, "train", f"sft.hard_mqa.{name}")
+        for name, source in config["sft"]["hard_mqa"].items()
+    }
+
+
+def get_sft_clip_texts(wildcards=None):
+    """Captions and QA: the toy world's scene descriptions, or the teacher's outputs."""
+    if config["sft"]["clip_texts"] == "scenes":
+        return "results/toy/world/scenes.jsonl"
+    return f"results/{DATASET}/sft/teacher.jsonl"
 
 
 def get_mqa_files(wildcards=None):

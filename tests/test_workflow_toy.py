@@ -47,6 +47,7 @@ def test_every_stage_target_exists(toy_run):
         "mqa/validation_random.jsonl",
         "mqa/validation_medium.jsonl",
         "mqa/validation_hard.jsonl",
+        "sft/train.jsonl",
     ):
         assert (results / relative).is_file(), relative
     for rule in ("toyworld", "validate_annotations", "specialist_fit", "mqa_build"):
@@ -94,3 +95,22 @@ def test_forced_rebuild_of_the_benchmark_is_byte_identical(toy_run):
     result = snakemake(toy_run, "-c2", "-R", "mqa_build", configfiles=_configs(toy_run))
     assert result.returncode == 0, result.stderr[-3000:]
     assert {p.name: sha256_file(p) for p in sorted(mqa.iterdir())} == before
+
+
+def test_sft_mixture_has_every_toy_task_with_action_ids(toy_run):
+    sft = toy_run / "results" / "toy" / "sft"
+    records = [json.loads(line) for line in (sft / "train.jsonl").read_text().splitlines()]
+    counts = _json(sft / "train.manifest.json")["counts"]
+    assert sum(counts.values()) == len(records)
+    assert set(counts) == {
+        "hard_mqa_medium",
+        "random_mqa",
+        "direct_narration",
+        "temporal_detection",
+        "caption",
+        "open_qa",
+    }
+    assert counts["hard_mqa_medium"] == counts["direct_narration"] == 200
+    assert all(r["verb_id"] >= 0 and r["noun_id"] >= 0 and r["action_id"] >= 0 for r in records)
+    captions = [r for r in records if r["task"] == "caption"]
+    assert captions and all(r["teacher"] == "toyworld-scenes" for r in captions)

@@ -1,0 +1,72 @@
+# Stage "sft": the reformulated training data (spec/llavaction.md §2): hard and random MQA,
+# prior actions, direct narration, temporal detection, captions and open QA, replay, as LLaVA
+# conversation JSONL carrying verb, noun and action ids.
+
+
+rule sft:
+    input:
+        f"results/{DATASET}/sft/train.jsonl",
+
+
+rule sft_teacher:
+    input:
+        annotations=get_annotation_files,
+        index=get_video_index(),
+        mixture=config["sft"]["mixture"],
+        teacher=config["sft"]["teacher_config"],
+    output:
+        "results/{dataset}/sft/teacher.jsonl",
+    params:
+        annotations=get_annotations_dir,
+        root=get_read_video_root,
+        layout=config["videos"]["layout"],
+        chunk_sec=config["videos"]["chunk_sec"],
+        backend=config["videos"]["backend"],
+        frames=config["sft"]["teacher_frames"],
+        seed=config["seed"],
+    log:
+        "logs/{dataset}/sft_teacher.log",
+    benchmark:
+        "benchmarks/{dataset}/sft_teacher.tsv"
+    conda:
+        "../envs/sft.yaml"
+    shell:
+        "python -m actionmqa sft teacher --annotations-dir {params.annotations} --split train"
+        " --mixture {input.mixture} --seed {params.seed} --teacher-config {input.teacher}"
+        " --video-root {params.root} --layout {params.layout} --chunk-sec {params.chunk_sec}"
+        " --backend {params.backend} --frames {params.frames} --out {output} > {log} 2>&1"
+
+
+rule sft_build:
+    input:
+        unpack(get_sft_predictions),
+        annotations=get_annotation_files,
+        mixture=config["sft"]["mixture"],
+        clip_texts=get_sft_clip_texts(),
+    output:
+        records="results/{dataset}/sft/train.jsonl",
+        manifest="results/{dataset}/sft/train.manifest.json",
+    params:
+        annotations=get_annotations_dir,
+        predictions=lambda wildcards, input: [
+            f"--predictions {name}={input[name]}" for name in config["sft"]["hard_mqa"]
+        ],
+        clip_texts=lambda wildcards, input: (
+            f"--scenes {input.clip_texts}"
+            if config["sft"]["clip_texts"] == "scenes"
+            else f"--teacher-file {input.clip_texts}"
+        ),
+        time_instruction=(
+            f"--time-instruction --frames {config['sft']['frames']}" if config["sft"]["time_instruction"] else ""
+        ),
+        seed=config["seed"],
+    log:
+        "logs/{dataset}/sft_build.log",
+    benchmark:
+        "benchmarks/{dataset}/sft_build.tsv"
+    conda:
+        "../envs/sft.yaml"
+    shell:
+        "python -m actionmqa sft build --annotations-dir {params.annotations} --split train"
+        " --mixture {input.mixture} --seed {params.seed} {params.predictions} {params.clip_texts}"
+        " {params.time_instruction} --out {output.records} > {log} 2>&1"
