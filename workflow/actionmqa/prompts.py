@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from actionmqa.bench.letters import letter
+from actionmqa.bench.letters import ANSWER_WITH_LETTER, letter
 
 __all__ = [
     "PERSPECTIVE_PREFIX",
@@ -71,6 +71,16 @@ def mqa_prompt(options: Sequence[str]) -> str:
     Upstream's instruction ends ``"'A. move knife'. "`` and the newline follows that space.
     """
     return f"{PERSPECTIVE_PREFIX}{_MQA_INSTRUCTION}\n{_MQA_OPTIONS_HEADER}{format_options(options)}"
+
+
+def generic_mc_prompt(question: str, options: Sequence[str]) -> str:
+    """General-video multiple choice as lmms-eval words it (EgoSchema, Perception Test, ...).
+
+    ``question``, one ``"X. option"`` line each, then the letter instruction: the format of the
+    general instruction data a base model like LLaVA-Video learns to answer, before any MQA.
+    """
+    lines = [question, *(f"{letter(i)}. {text}" for i, text in enumerate(options)), ANSWER_WITH_LETTER]
+    return "\n".join(lines)
 
 
 def prior_actions_prompt(

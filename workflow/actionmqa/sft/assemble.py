@@ -23,6 +23,7 @@ from actionmqa.sft.segments import Segment
 from actionmqa.sft.tasks.base import Skip, TaskGenerator
 from actionmqa.sft.tasks.caption import Caption
 from actionmqa.sft.tasks.direct_narration import DirectNarration
+from actionmqa.sft.tasks.generic_mc import GenericMC, answer_pools
 from actionmqa.sft.tasks.hard_mqa import HardMQA
 from actionmqa.sft.tasks.mqa import MQAAsker
 from actionmqa.sft.tasks.open_qa import OpenQA
@@ -81,6 +82,8 @@ def make_generators(
         generators.append(
             OpenQA(inputs.clip_texts, mixture.open_qa.pairs_per_clip, mixture.open_qa.fraction, seed)
         )
+        answers = answer_pools(inputs.clip_texts, segments)
+        generators.append(GenericMC(inputs.clip_texts, answers, k, mixture.generic_mc.fraction, seed))
     return [generator for generator in generators if generator.fraction > 0]
 
 

@@ -93,12 +93,15 @@ class MixtureConfig(_Strict):
     temporal_detection: TemporalShare = TemporalShare()
     caption: TaskShare = TaskShare()
     open_qa: OpenQAShare = OpenQAShare()
+    #: General multiple-choice QA over the teacher's QA pairs with random distractors: the toy
+    #: base model's stand-in for general instruction data; not in the paper's mixture.
+    generic_mc: TaskShare = TaskShare(fraction=0.0)
     replay: ReplayShare = ReplayShare()
 
     @property
     def needs_clip_texts(self) -> bool:
         """Whether captions or QA (scenes or teacher outputs) must be supplied."""
-        return self.caption.fraction > 0 or self.open_qa.fraction > 0
+        return self.caption.fraction > 0 or self.open_qa.fraction > 0 or self.generic_mc.fraction > 0
 
 
 def keeps(fraction: float, seed: int, key: str, task: str) -> bool:
