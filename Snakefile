@@ -9,6 +9,9 @@
 #   benchmark   EPIC-KITCHENS-100-MQA: random, medium and hard distractors, frozen JSONL + manifests
 #   sft         the reformulated training mixture (hard/random MQA, prior actions, direct narration,
 #               temporal detection, captions and open QA) as LLaVA conversation JSONL
+#   train       models: the toy base (built in stages), LLaVAction fine-tunes (HF Trainer + DeepSpeed),
+#               hub checkpoints converted from LLaVA-NeXT's format
+#   evaluate    every model on EPIC-KITCHENS-100-MQA (random, medium, hard) per frame count
 #   perf        decoding throughput of the video backends, as ratios to a baseline of the same run
 
 configfile: "config/config.yaml"
@@ -19,6 +22,8 @@ include: "rules/data.smk"
 include: "rules/specialist.smk"
 include: "rules/benchmark.smk"
 include: "rules/sft.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
 include: "rules/perf.smk"
 
 

@@ -42,6 +42,14 @@ for _key, _source in _sources.items():
             f"config key '{_key}.specialist': '{_source['specialist']}' is not one of "
             f"the specialist variants {sorted(config['specialist']['variants'])}"
         )
+_model_refs = {f"evaluate.models[{i}]": name for i, name in enumerate(config["evaluate"]["models"])}
+_model_refs |= {f"models.{k}.finetune": v["finetune"] for k, v in config["models"].items() if "finetune" in v}
+for _key, _name in _model_refs.items():
+    if _name not in config["models"]:
+        raise WorkflowError(f"config key '{_key}': no model '{_name}' in models ({sorted(config['models'])})")
+for _name, _spec in config["models"].items():
+    if _spec.get("build") == "toy_base" and DATASET != "toy":
+        raise WorkflowError(f"config key 'models.{_name}.build': toy_base exists only for dataset toy")
 if DATASET == "ek100" and config["sft"]["clip_texts"] == "scenes":
     raise WorkflowError("config key 'sft.clip_texts': scene descriptions exist only for the toy world")
 
@@ -52,6 +60,9 @@ wildcard_constraints:
     distractors="|".join(DISTRACTORS),
     variant="|".join(config["specialist"]["variants"]) or "none",
     feature_set="appearance|full",
+    mixture="train|base",
+    model="|".join(config["models"]) or "none",
+    frames=r"\d+",
 
 
 # ---------------------------------------------------------------- data
@@ -149,8 +160,15 @@ def get_distractor_source_name(wildcards):
 # ---------------------------------------------------------------- sft
 
 
-def get_sft_predictions(wildcards=None):
-    """Train-split predictions of every hard-MQA source, by task name."""
+def get_sft_mixture(wildcards):
+    """``train``: the LLaVAction mixture; ``base``: the toy base model's instruction data."""
+    return config["sft"]["mixture"] if wildcards.mixture == "train" else config["toy_base"]["mixture"]
+
+
+def get_sft_predictions(wildcards):
+    """Train-split predictions of every hard-MQA source, by task name (the base mixture has none)."""
+    if wildcards.mixture == "base":
+        return {}
     return {
         name: predictions_of(source, "train", f"sft.hard_mqa.{name}")
         for name, source in config["sft"]["hard_mqa"].items()
@@ -162,6 +180,54 @@ def get_sft_clip_texts(wildcards=None):
     if config["sft"]["clip_texts"] == "scenes":
         return "results/toy/world/scenes.jsonl"
     return f"results/{DATASET}/sft/teacher.jsonl"
+
+
+# ---------------------------------------------------------------- models
+
+
+def model_spec(name):
+    try:
+        return config["models"][name]
+    except KeyError:
+        raise WorkflowError(f"config key 'models.{name}': no such model; known: {sorted(config['models'])}") from None
+
+
+def needs_toy_base():
+    return any(spec.get("build") == "toy_base" for spec in config["models"].values())
+
+
+def get_model_dir(name):
+    return f"results/{DATASET}/models/{name}"
+
+
+def get_finetune_inputs(wildcards):
+    """A fine-tune starts from its base model and trains on the LLaVAction mixture."""
+    spec = model_spec(wildcards.model)
+    if "finetune" in spec:
+        return {
+            "base": get_model_dir(spec["finetune"]),
+            "data": f"results/{DATASET}/sft/train.jsonl",
+            "recipe": spec["recipe"],
+        }
+    # the toy base's stage 2: the assembled model, trained on the base mixture
+    return {
+        "base": "results/toy/base/init",
+        "data": "results/toy/sft/base.jsonl",
+        "recipe": config["toy_base"]["recipe"],
+    }
+
+
+def get_gpus(wildcards):
+    return config["models"][wildcards.model].get("gpus", 0)
+
+
+def get_eval_targets(wildcards=None):
+    return [
+        f"results/{DATASET}/eval/{model}/ek100_mqa_{distractors}_{frames}f.json"
+        for model in config["evaluate"]["models"]
+        for distractors in DISTRACTORS
+        for frames in config["evaluate"]["frames"]
+    ]
 
 
 def get_mqa_files(wildcards=None):

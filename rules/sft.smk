@@ -6,6 +6,7 @@
 rule sft:
     input:
         f"results/{DATASET}/sft/train.jsonl",
+        *([f"results/{DATASET}/sft/base.jsonl"] if needs_toy_base() else []),
 
 
 rule sft_teacher:
@@ -41,15 +42,15 @@ rule sft_build:
     input:
         unpack(get_sft_predictions),
         annotations=get_annotation_files,
-        mixture=config["sft"]["mixture"],
+        mixture=get_sft_mixture,
         clip_texts=get_sft_clip_texts(),
     output:
-        records="results/{dataset}/sft/train.jsonl",
-        manifest="results/{dataset}/sft/train.manifest.json",
+        records="results/{dataset}/sft/{mixture}.jsonl",
+        manifest="results/{dataset}/sft/{mixture}.manifest.json",
     params:
         annotations=get_annotations_dir,
         predictions=lambda wildcards, input: [
-            f"--predictions {name}={input[name]}" for name in config["sft"]["hard_mqa"]
+            f"--predictions {name}={input[name]}" for name in get_sft_predictions(wildcards)
         ],
         clip_texts=lambda wildcards, input: (
             f"--scenes {input.clip_texts}"
@@ -61,9 +62,9 @@ rule sft_build:
         ),
         seed=config["seed"],
     log:
-        "logs/{dataset}/sft_build.log",
+        "logs/{dataset}/sft_build_{mixture}.log",
     benchmark:
-        "benchmarks/{dataset}/sft_build.tsv"
+        "benchmarks/{dataset}/sft_build_{mixture}.tsv"
     conda:
         "../envs/sft.yaml"
     shell:

@@ -33,6 +33,29 @@ def test_dry_run_plans_every_stage_without_data(tmp_path, configfile):
     assert ("fetch_annotations" if "paper" in configfile else "toyworld") in planned
 
 
+@pytest.mark.parametrize(
+    ("configfile", "expected"),
+    [
+        ("config/config.yaml", ("base_tokenizer", "base_vision", "base_init", "train_model", "eval_mqa")),
+        (
+            "config/paper.yaml",
+            ("fetch_checkpoint", "convert_checkpoint", "sft_teacher", "train_model", "eval_mqa"),
+        ),
+    ],
+)
+def test_dry_run_plans_models_and_their_evaluation(tmp_path, configfile, expected):
+    result = snakemake(tmp_path, "evaluate", "-n", "--quiet", "rules", configfiles=[configfile])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for rule in expected:
+        assert rule in result.stdout + result.stderr
+
+
+def test_unknown_model_in_evaluate_is_an_error(tmp_path):
+    result = snakemake(tmp_path, "-n", "--config", "evaluate={'models': ['gpt5']}")
+    assert result.returncode != 0
+    assert "config key 'evaluate.models[0]': no model 'gpt5' in models" in result.stdout + result.stderr
+
+
 def test_paper_run_chunks_videos_and_fetches_annotations(tmp_path):
     result = snakemake(tmp_path, "-n", "--quiet", "rules", configfiles=["config/paper.yaml"])
     assert "chunk_videos" in result.stdout + result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -20,8 +21,12 @@ def snakemake(
 ) -> subprocess.CompletedProcess[str]:
     """``snakemake -s <repo>/Snakefile --directory workdir --configfile FILES... ARGS...``.
 
-    Relative config files are the repository's; later files override keys of earlier ones.
+    The working directory gets a copy of the repository's ``config/`` (config files name
+    mixtures and recipes by paths relative to it, as in a user's checkout). Relative config
+    files are the repository's; later files override keys of earlier ones.
     """
+    if not (workdir / "config").exists():
+        shutil.copytree(REPO / "config", workdir / "config")
     files = [str(REPO / f) for f in configfiles]  # an absolute path stays as it is
     cmd = [
         *SNAKEMAKE,
@@ -29,9 +34,9 @@ def snakemake(
         str(REPO / "Snakefile"),
         "--directory",
         str(workdir),
+        *args,  # before --configfile, which takes every value up to the next option
         "--configfile",
         *files,
-        *args,
     ]
     # Rules call `python` from PATH (the active environment), as after `. .venv/bin/activate`.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])

@@ -1,4 +1,4 @@
-"""``actionmqa model convert``: LLaVA-NeXT-format checkpoints into this project's model format.
+"""``actionmqa model {download, convert}``: LLaVA-NeXT-format checkpoints into this project's format.
 
 The base models (LLaVA-Video-7B, LLaVA-OV-0.5B) and the released LLaVAction checkpoints all
 ship in LLaVA-NeXT's layout; converting them once lets training and evaluation load every
@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 def register(stages: argparse._SubParsersAction) -> None:
-    parser = stages.add_parser("model", help="LLaVAction model: convert LLaVA-NeXT checkpoints")
+    parser = stages.add_parser("model", help="LLaVAction model: download and convert LLaVA-NeXT checkpoints")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     convert = verbs.add_parser("convert", help="LLaVA-NeXT checkpoint folder -> project format folder")
@@ -28,8 +28,23 @@ def register(stages: argparse._SubParsersAction) -> None:
     )
     convert.set_defaults(func=_convert)
 
+    download = verbs.add_parser("download", help="a hub checkpoint at a pinned revision (HF_TOKEN from env)")
+    download.add_argument("--repo", required=True, help="e.g. lmms-lab/LLaVA-Video-7B-Qwen2")
+    download.add_argument("--revision", required=True, help="a commit hash (or a branch, unpinned)")
+    download.add_argument("--out", type=Path, required=True, help="folder with the checkpoint's files")
+    download.add_argument(
+        "--cache-dir", type=Path, default=None, help="Hugging Face cache (default: HF_HOME)"
+    )
+    download.set_defaults(func=_download)
+
 
 def _convert(args: argparse.Namespace) -> None:
     from actionmqa.model.convert import convert
 
     convert(args.src, args.out, action_token=args.action_token)
+
+
+def _download(args: argparse.Namespace) -> None:
+    from actionmqa.model.download import download_checkpoint
+
+    download_checkpoint(args.repo, args.revision, args.out, cache_dir=args.cache_dir)

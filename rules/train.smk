@@ -1,0 +1,146 @@
+# Stage "train": the models. The toy base is built in stages (tokenizer, vision tower
+# pretrained on the world's frames, assembly, then projector + language model on general
+# instruction data); LLaVAction models are fine-tuned from a base with the SFT mixture by the
+# HF Trainer under DeepSpeed; hub checkpoints are downloaded and converted.
+
+
+rule models:
+    input:
+        [get_model_dir(name) for name in config["models"]],
+
+
+rule base_tokenizer:
+    input:
+        annotations=get_annotation_files,
+        scenes="results/toy/world/scenes.jsonl",
+    output:
+        directory("results/toy/base/tokenizer"),
+    params:
+        annotations=get_annotations_dir,
+        vocab_size=config["toy_base"]["vocab_size"],
+    log:
+        "logs/toy/base_tokenizer.log",
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "python -m actionmqa base tokenizer --annotations-dir {params.annotations}"
+        " --scenes {input.scenes} --vocab-size {params.vocab_size} --out {output} > {log} 2>&1"
+
+
+rule base_vision:
+    input:
+        annotations=get_annotation_files,
+        index=get_video_index(),
+    output:
+        tower=directory("results/toy/base/vision"),
+        metrics="results/toy/base/vision_metrics.json",
+    params:
+        annotations=get_annotations_dir,
+        root=get_read_video_root,
+        layout=config["videos"]["layout"],
+        frames=config["specialist"]["frames"],
+        base=config["toy_base"],
+        seed=config["seed"],
+    threads: 2
+    log:
+        "logs/toy/base_vision.log",
+    benchmark:
+        "benchmarks/toy/base_vision.tsv"
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} python -m actionmqa base vision --annotations-dir {params.annotations}"
+        " --video-root {params.root} --layout {params.layout} --frames {params.frames}"
+        " --image-size {params.base[image_size]} --patch-size {params.base[patch_size]}"
+        " --hidden {params.base[vision_hidden]} --layers {params.base[vision_layers]}"
+        " --steps {params.base[vision_steps]} --batch-size {params.base[vision_batch_size]}"
+        " --lr {params.base[vision_lr]} --seed {params.seed}"
+        " --out {output.tower} --metrics {output.metrics} > {log} 2>&1"
+
+
+rule base_init:
+    input:
+        annotations=get_annotation_files,
+        tokenizer="results/toy/base/tokenizer",
+        vision="results/toy/base/vision",
+    output:
+        directory("results/toy/base/init"),
+    params:
+        annotations=get_annotations_dir,
+        base=config["toy_base"],
+        seed=config["seed"],
+    log:
+        "logs/toy/base_init.log",
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "python -m actionmqa base init --tokenizer {input.tokenizer} --vision {input.vision}"
+        " --annotations-dir {params.annotations} --hidden {params.base[hidden]}"
+        " --layers {params.base[layers]} --heads {params.base[heads]}"
+        " --visual-layout {params.base[visual_layout]} --action-token off --seed {params.seed}"
+        " --out {output} > {log} 2>&1"
+
+
+rule train_model:
+    input:
+        unpack(get_finetune_inputs),
+        index=get_video_index(),
+    output:
+        # Only the final model and the loss curve: checkpoints under train/<model>/checkpoints
+        # are not outputs, so an interrupted job resumes from them instead of being wiped.
+        model=protected(directory("results/{dataset}/models/{model}")),
+        loss="results/{dataset}/train/{model}/loss.csv",
+    params:
+        root=get_read_video_root,
+        layout=config["videos"]["layout"],
+        backend=config["videos"]["backend"],
+        launcher=lambda wildcards, resources: (
+            f"torchrun --standalone --nproc_per_node {resources.gpu}" if resources.gpu else "python"
+        ),
+    threads: 2
+    resources:
+        gpu=get_gpus,
+        runtime=24 * 60,
+    log:
+        "logs/{dataset}/train_{model}.log",
+    benchmark:
+        "benchmarks/{dataset}/train_{model}.tsv"
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} TORCH_EXTENSIONS_DIR=.cache/torch_extensions"
+        " {params.launcher} -m actionmqa train run --base {input.base} --data {input.data}"
+        " --video-root {params.root} --layout {params.layout} --backend {params.backend}"
+        " --recipe {input.recipe} --output-dir results/{wildcards.dataset}/train/{wildcards.model}"
+        " --final {output.model} > {log} 2>&1"
+
+
+rule fetch_checkpoint:
+    output:
+        directory("results/{dataset}/checkpoints/{model}"),
+    params:
+        repo=lambda wildcards: model_spec(wildcards.model)["hub"],
+        revision=lambda wildcards: model_spec(wildcards.model)["revision"],
+    log:
+        "logs/{dataset}/fetch_checkpoint_{model}.log",
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "python -m actionmqa model download --repo {params.repo} --revision {params.revision}"
+        " --out {output} > {log} 2>&1"
+
+
+rule convert_checkpoint:
+    input:
+        "results/{dataset}/checkpoints/{model}",
+    output:
+        protected(directory("results/{dataset}/models/{model}")),
+    log:
+        "logs/{dataset}/convert_checkpoint_{model}.log",
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "python -m actionmqa model convert --src {input} --out {output} > {log} 2>&1"
+
+
+ruleorder: train_model > convert_checkpoint
