@@ -1,0 +1,57 @@
+"""EK100 clips for the evaluation verbs: the video flags they share, and frames matched to items.
+
+Readers return clips grouped by video and sorted by start (one decoder per file), not in the
+order asked; every item is paired with its own frames by a unique key, and results are put
+back in the benchmark's order at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import numpy as np
+
+from actionmqa.errors import InputError
+from actionmqa.video.decoders import Backend
+from actionmqa.video.layout import make_layout
+from actionmqa.video.readers import ClipReader, ClipRequest
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ClipSource:
+    """Where the EK100 videos are and how many frames each clip shows (segment midpoints, §5)."""
+
+    video_root: Path
+    layout: Literal["whole", "chunks"]
+    frames: int
+    backend: Backend = "pyav"
+
+    def reader(self) -> ClipReader:
+        return ClipReader(make_layout(self.layout, self.video_root), self.backend)
+
+
+def clips_for(
+    reader: ClipReader, items: Sequence[T], request: Callable[[T], ClipRequest]
+) -> Iterator[tuple[T, np.ndarray]]:
+    """``(item, frames)`` in the reader's order; two items asking under one key are an error."""
+    by_key: dict[str, T] = {}
+    requests = []
+    for item in items:
+        asked = request(item)
+        if asked.key in by_key:
+            raise InputError(None, "two clips share one key", key=asked.key)
+        by_key[asked.key] = item
+        requests.append(asked)
+    for clip in reader.clips(requests):
+        yield by_key[clip.request.key], clip.frames
+
+
+def in_order(rows: Iterable[dict[str, Any]], keys: Sequence[str], by: str) -> list[dict[str, Any]]:
+    """``rows`` sorted so that ``row[by]`` follows ``keys`` (the benchmark's own order)."""
+    position = {key: index for index, key in enumerate(keys)}
+    return sorted(rows, key=lambda row: position[row[by]])
