@@ -1,0 +1,178 @@
+"""``eval bench``: a saved model on EgoSchema, Perception Test, LongVideoBench, Video-MME or MVBench.
+
+The paper ran these through lmms-eval (spec/llavaction.md §6.3); this does what lmms-eval's
+``llava_vid`` does with the benchmark adapters' lmms-eval prompts: uniform frames, the prompt
+after the video placeholder, greedy decoding capped per task. Generation happens once; the raw
+outputs are then read by every requested parser mode, so the lmms-eval number and the official
+and strict ones (spec/benchmarks.md §9) always come from the same answers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from actionmqa.bench import ADAPTERS, BenchmarkAdapter, ParseMode, PromptStyle, Question, make_adapter
+from actionmqa.bench.base import evaluate
+from actionmqa.bench.records import SampleResult
+from actionmqa.bench.scoring import Summary
+from actionmqa.evaluate.answering import answer_all, chat_sample
+from actionmqa.evaluate.bench_frames import sample_question_video
+from actionmqa.evaluate.generation import Generate, GreedyGenerator
+from actionmqa.evaluate.loading import load_model
+from actionmqa.io import write_json, write_jsonl
+from actionmqa.model.processing import ChatSample
+from actionmqa.video.decoders import Backend
+
+log = logging.getLogger(__name__)
+
+#: lmms-eval's generation caps (spec/benchmarks.md §2). Perception Test sets none, so the
+#: model wrapper's own default (1024 in ``llava_vid``) applies.
+MAX_NEW_TOKENS: dict[str, int] = {
+    "egoschema": 16,
+    "perceptiontest": 1024,
+    "longvideobench": 32,
+    "videomme": 16,
+    "mvbench": 16,
+}
+#: The mode whose accuracy is the summary's headline: the protocol the paper's numbers follow.
+HEADLINE_MODE = ParseMode.LMMS_EVAL
+ALL_MODES: tuple[ParseMode, ...] = (ParseMode.LMMS_EVAL, ParseMode.OFFICIAL, ParseMode.STRICT)
+
+
+@dataclass(frozen=True)
+class BenchJob:
+    """Everything ``actionmqa eval bench`` was told; ``max_new_tokens`` None is the task's cap."""
+
+    model: Path
+    benchmark: str
+    data: Path
+    frames: int
+    summary: Path
+    predictions: Path
+    videos: Path | None = None
+    modes: tuple[ParseMode, ...] = ALL_MODES
+    seed: int = 0
+    subtitles: bool = False
+    batch_size: int = 1
+    max_new_tokens: int | None = None
+    limit: int | None = None
+    backend: Backend = "pyav"
+
+    @property
+    def generation_cap(self) -> int:
+        return self.max_new_tokens or MAX_NEW_TOKENS[self.benchmark]
+
+
+def make_bench_adapter(name: str, frames: int, subtitles: bool) -> BenchmarkAdapter:
+    """The adapter, told the frame count where it selects subtitles by frame (Video-MME, LVB)."""
+    cls = ADAPTERS.get(name)
+    fields = dataclasses.fields(cls) if cls is not None else ()  # type: ignore[arg-type]
+    takes_frames = any(f.name == "frames" for f in fields)
+    return make_adapter(name, subtitles=subtitles, frames=frames if takes_frames else None)
+
+
+def bench_samples(
+    adapter: BenchmarkAdapter, questions: Sequence[Question], n_frames: int, backend: Backend
+) -> Iterator[tuple[Question, ChatSample]]:
+    """Each question with what the model is fed: lmms-eval's user text after ``<video>``."""
+    style = PromptStyle.LMMS_EVAL
+    for question in questions:
+        video = sample_question_video(question, n_frames, backend)
+        meta = video.meta if adapter.needs_video_meta(question, style) else None
+        yield question, chat_sample(adapter.prompt(question, style, meta).user, video.frames)
+
+
+def score_modes(
+    adapter: BenchmarkAdapter,
+    questions: Sequence[Question],
+    outputs: Mapping[str, str],
+    modes: Sequence[ParseMode],
+    seed: int,
+) -> tuple[dict[str, Summary], list[dict[str, Any]]]:
+    """One adapter summary per mode, and per question its output read by every mode.
+
+    Unlabelled questions get rows too (parsed, ``correct`` None), so the predictions double as
+    the ``{"id", "output"}`` file ``bench submit`` reads.
+    """
+    summaries: dict[str, Summary] = {}
+    results: dict[str, dict[str, SampleResult]] = {}
+    for mode in modes:
+        summary, scored = evaluate(adapter, questions, outputs, mode, seed)
+        summaries[mode.value] = summary
+        results[mode.value] = {result.id: result for result in scored}
+    rows = []
+    for question in questions:
+        raw = outputs[question.id]
+        parsed, correct = {}, {}
+        for mode in modes:
+            result = results[mode.value].get(question.id)
+            reading = result.parsed if result else adapter.parse(raw, question, mode, seed)
+            parsed[mode.value] = reading.letter
+            correct[mode.value] = result.correct if result else None
+        rows.append(
+            {
+                "id": question.id,
+                "output": raw,
+                "answer": question.answer_letter,
+                "parsed": parsed,
+                "correct": correct,
+            }
+        )
+    return summaries, rows
+
+
+def bench_summary(
+    job: BenchJob, adapter: BenchmarkAdapter, summaries: Mapping[str, Summary]
+) -> dict[str, Any]:
+    headline_mode = HEADLINE_MODE.value if HEADLINE_MODE.value in summaries else next(iter(summaries))
+    headline = summaries[headline_mode]
+    return {
+        "benchmark": job.benchmark,
+        "model": str(job.model),
+        "frames": job.frames,
+        "max_new_tokens": job.generation_cap,
+        "seed": job.seed,
+        "prompt_style": PromptStyle.LMMS_EVAL.value,
+        "settings": adapter.settings(),
+        "modes": {mode: summary.to_json() for mode, summary in summaries.items()},
+        "headline_mode": headline_mode,
+        "accuracy": headline.accuracy,
+        "n": headline.n,
+        "unparsed": headline.unparsed,
+    }
+
+
+def run_bench(job: BenchJob, generate: Generate | None = None) -> dict[str, Any]:
+    """Answer every question, score the answers in every mode, write both outputs atomically.
+
+    ``generate`` replaces the model (tests inject chosen answers).
+    """
+    adapter = make_bench_adapter(job.benchmark, job.frames, job.subtitles)
+    questions = adapter.load(job.data, job.videos)[: job.limit]
+    if generate is None:
+        generate = GreedyGenerator(load_model(job.model), job.generation_cap)
+    samples = tqdm(
+        bench_samples(adapter, questions, job.frames, job.backend),
+        total=len(questions),
+        desc=job.benchmark,
+        unit="q",
+    )
+    outputs = {question.id: raw for question, _, raw in answer_all(samples, generate, job.batch_size)}
+    summaries, rows = score_modes(adapter, questions, outputs, job.modes, job.seed)
+    summary = bench_summary(job, adapter, summaries)
+    write_jsonl(job.predictions, rows)
+    write_json(job.summary, summary)
+    log.info(
+        "%s on %d questions: %s",
+        job.benchmark,
+        summary["n"],
+        ", ".join(f"{mode} {s.accuracy:.2f}%" for mode, s in summaries.items()),
+    )
+    return summary
