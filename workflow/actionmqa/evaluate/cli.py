@@ -1,10 +1,17 @@
-"""``actionmqa eval mqa``: EK100-MQA accuracy of a saved model on a frozen benchmark file."""
+"""``actionmqa eval ...``: a saved model (or an API model) on EK100-MQA, SAP, two-stage recognition
+and the five video-QA benchmarks; one verb per rule."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from actionmqa.evaluate.clips import ClipSource
+
+BENCHMARKS = ("egoschema", "perceptiontest", "longvideobench", "videomme", "mvbench")
+PARSE_MODES = ("lmms_eval", "official", "strict")
 
 
 def positive_int(text: str) -> int:
@@ -15,35 +22,157 @@ def positive_int(text: str) -> int:
 
 
 def register(stages: Any) -> None:
-    stage = stages.add_parser("eval", help="evaluate models (EK100-MQA)")
+    stage = stages.add_parser("eval", help="evaluate models (EK100-MQA, SAP, recognition, benchmarks)")
     verbs = stage.add_subparsers(dest="verb", required=True, metavar="VERB")
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+
     mqa = verbs.add_parser(
         "mqa",
         help="EK100-MQA: greedy answers, upstream and strict parsing, option likelihoods",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=fmt,
     )
-    mqa.add_argument("--model", type=Path, required=True, help="saved model folder")
+    _model(mqa)
     mqa.add_argument("--benchmark", type=Path, required=True, help="frozen EK100-MQA JSONL")
-    mqa.add_argument("--video-root", type=Path, required=True, help="root of the EK100 videos")
-    mqa.add_argument("--layout", choices=("whole", "chunks"), required=True, help="video file layout")
-    mqa.add_argument("--backend", choices=("pyav", "decord"), default="pyav", help="video decoder")
-    mqa.add_argument("--frames", type=positive_int, default=8, help="frames per clip")
-    mqa.add_argument(
+    _clips(mqa)
+    _generation(mqa)
+    _likelihood(mqa, "skip the option-likelihood view (one extra forward pass over all options per question)")
+    _outputs(mqa, "--predictions")
+    mqa.set_defaults(func=_mqa)
+
+    sap = verbs.add_parser(
+        "sap",
+        help="sequential action prediction: a second MQA pass told the model's own answers before",
+        formatter_class=fmt,
+    )
+    _model(sap)
+    sap.add_argument("--benchmark", type=Path, required=True, help="frozen EK100-MQA JSONL")
+    sap.add_argument(
+        "--first-pass", type=Path, required=True, help="per-question predictions of 'eval mqa' on it"
+    )
+    _annotations(sap)
+    sap.add_argument(
+        "--max-gap-sec", type=float, default=3.0, help="largest gap between consecutive prior actions"
+    )
+    _clips(sap)
+    _generation(sap)
+    _likelihood(sap, "skip the option-likelihood view")
+    _outputs(sap, "--predictions")
+    sap.set_defaults(func=_sap)
+
+    recognition = verbs.add_parser(
+        "recognition",
+        help="two-stage EK100 action recognition: specialist top-K, then the model picks one",
+        formatter_class=fmt,
+    )
+    _model(recognition)
+    _annotations(recognition)
+    recognition.add_argument(
+        "--predictions", type=Path, required=True, help="the specialist's prediction JSON for the split"
+    )
+    recognition.add_argument("--top-k", type=positive_int, default=20, help="classes retrieved per clip")
+    recognition.add_argument(
+        "--text", choices=("narration", "label"), default="narration", help="how a class reads as an option"
+    )
+    recognition.add_argument("--seed", type=int, default=0, help="seed of the option texts and order")
+    _clips(recognition)
+    _generation(recognition)
+    _likelihood(recognition, "score unparseable answers wrong instead of taking the most likely option")
+    _outputs(recognition, "--predictions-out")
+    recognition.set_defaults(func=_recognition)
+
+    bench = verbs.add_parser(
+        "bench",
+        help="EgoSchema ... MVBench as lmms-eval runs them, scored in every parser mode",
+        formatter_class=fmt,
+    )
+    _model(bench)
+    bench.add_argument("--benchmark", required=True, choices=BENCHMARKS)
+    bench.add_argument("--data", type=Path, required=True, help="the benchmark's root folder (real layout)")
+    bench.add_argument("--videos", type=Path, help="video root, if not the benchmark's default folder")
+    bench.add_argument("--frames", type=positive_int, required=True, help="frames sampled per video")
+    bench.add_argument(
+        "--mode", nargs="+", choices=PARSE_MODES, default=list(PARSE_MODES), help="answer parsers to report"
+    )
+    bench.add_argument("--seed", type=int, default=0, help="seed of lmms-eval's random fallbacks")
+    bench.add_argument("--subtitles", action="store_true", help="Video-MME w/ subtitles; LongVideoBench _i")
+    bench.add_argument("--backend", choices=("pyav", "decord"), default="pyav", help="video decoder")
+    bench.add_argument("--batch-size", type=positive_int, default=1, help="questions per generate call")
+    bench.add_argument(
+        "--max-new-tokens", type=positive_int, help="generation cap (default: the task's lmms-eval cap)"
+    )
+    bench.add_argument("--limit", type=positive_int, help="evaluate only the first N questions")
+    _outputs(bench, "--predictions")
+    bench.set_defaults(func=_bench)
+
+    api = verbs.add_parser(
+        "api", help="an OpenAI-compatible API model on EK100-MQA (the GPT-4o baseline)", formatter_class=fmt
+    )
+    api.add_argument("--benchmark", type=Path, required=True, help="frozen EK100-MQA JSONL")
+    api.add_argument(
+        "--teacher-config", type=Path, required=True, help="YAML/JSON of actionmqa.teacher.TeacherConfig"
+    )
+    _clips(api)
+    api.add_argument(
+        "--batch-size", type=positive_int, default=32, help="clips decoded per round of requests"
+    )
+    api.add_argument("--limit", type=positive_int, help="evaluate only the first N questions")
+    _outputs(api, "--predictions")
+    api.set_defaults(func=_api)
+
+
+# -- shared flags ----------------------------------------------------------------------------
+
+
+def _model(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, required=True, help="saved model folder")
+
+
+def _annotations(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--annotations-dir", type=Path, required=True, help="EK100 annotations folder")
+    parser.add_argument("--split", default="validation", help="the split the clips belong to")
+
+
+def _clips(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--video-root", type=Path, required=True, help="root of the EK100 videos")
+    parser.add_argument("--layout", choices=("whole", "chunks"), required=True, help="video file layout")
+    parser.add_argument("--backend", choices=("pyav", "decord"), default="pyav", help="video decoder")
+    parser.add_argument("--frames", type=positive_int, default=8, help="frames per clip")
+
+
+def _generation(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--time-instruction",
         action="store_true",
         help="state the clip's duration and frame count (7B final run)",
     )
-    mqa.add_argument("--batch-size", type=positive_int, default=8, help="questions per generate call")
-    mqa.add_argument("--max-new-tokens", type=positive_int, default=32, help="generation length cap")
-    mqa.add_argument(
-        "--skip-likelihood",
-        action="store_true",
-        help="skip the option-likelihood view (one extra forward pass over all options per question)",
+    parser.add_argument("--batch-size", type=positive_int, default=8, help="questions per generate call")
+    parser.add_argument("--max-new-tokens", type=positive_int, default=32, help="generation length cap")
+    parser.add_argument("--limit", type=positive_int, help="evaluate only the first N questions")
+
+
+def _likelihood(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--skip-likelihood", action="store_true", help=help_text)
+
+
+def _outputs(parser: argparse.ArgumentParser, predictions_flag: str) -> None:
+    parser.add_argument("--summary", type=Path, required=True, help="output summary JSON")
+    parser.add_argument(
+        predictions_flag,
+        dest="predictions_out",
+        metavar="JSONL",
+        type=Path,
+        required=True,
+        help="output per-sample JSONL",
     )
-    mqa.add_argument("--limit", type=positive_int, help="evaluate only the first N questions")
-    mqa.add_argument("--summary", type=Path, required=True, help="output summary JSON")
-    mqa.add_argument("--predictions", type=Path, required=True, help="output per-question JSONL")
-    mqa.set_defaults(func=_mqa)
+
+
+def _clip_source(args: argparse.Namespace) -> ClipSource:
+    from actionmqa.evaluate.clips import ClipSource
+
+    return ClipSource(args.video_root, args.layout, args.frames, args.backend)
+
+
+# -- handlers --------------------------------------------------------------------------------
 
 
 def _mqa(args: argparse.Namespace) -> None:
@@ -57,12 +186,100 @@ def _mqa(args: argparse.Namespace) -> None:
             layout=args.layout,
             frames=args.frames,
             summary=args.summary,
-            predictions=args.predictions,
+            predictions=args.predictions_out,
             time_instruction=args.time_instruction,
             batch_size=args.batch_size,
             max_new_tokens=args.max_new_tokens,
             likelihood=not args.skip_likelihood,
             limit=args.limit,
             backend=args.backend,
+        )
+    )
+
+
+def _sap(args: argparse.Namespace) -> None:
+    from actionmqa.evaluate.sap_run import SAPJob, run_sap
+
+    run_sap(
+        SAPJob(
+            model=args.model,
+            benchmark=args.benchmark,
+            first_pass=args.first_pass,
+            annotations_dir=args.annotations_dir,
+            clips=_clip_source(args),
+            summary=args.summary,
+            predictions=args.predictions_out,
+            split=args.split,
+            max_gap_sec=args.max_gap_sec,
+            time_instruction=args.time_instruction,
+            batch_size=args.batch_size,
+            max_new_tokens=args.max_new_tokens,
+            likelihood=not args.skip_likelihood,
+            limit=args.limit,
+        )
+    )
+
+
+def _recognition(args: argparse.Namespace) -> None:
+    from actionmqa.evaluate.recognition import RecognitionJob, run_recognition
+    from actionmqa.mqa.options import TextMode
+
+    run_recognition(
+        RecognitionJob(
+            model=args.model,
+            annotations_dir=args.annotations_dir,
+            specialist_predictions=args.predictions,
+            clips=_clip_source(args),
+            summary=args.summary,
+            predictions=args.predictions_out,
+            split=args.split,
+            top_k=args.top_k,
+            text=TextMode(args.text),
+            seed=args.seed,
+            time_instruction=args.time_instruction,
+            batch_size=args.batch_size,
+            max_new_tokens=args.max_new_tokens,
+            likelihood_fallback=not args.skip_likelihood,
+            limit=args.limit,
+        )
+    )
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from actionmqa.bench import ParseMode
+    from actionmqa.evaluate.bench import BenchJob, run_bench
+
+    run_bench(
+        BenchJob(
+            model=args.model,
+            benchmark=args.benchmark,
+            data=args.data,
+            frames=args.frames,
+            summary=args.summary,
+            predictions=args.predictions_out,
+            videos=args.videos,
+            modes=tuple(ParseMode(mode) for mode in dict.fromkeys(args.mode)),
+            seed=args.seed,
+            subtitles=args.subtitles,
+            batch_size=args.batch_size,
+            max_new_tokens=args.max_new_tokens,
+            limit=args.limit,
+            backend=args.backend,
+        )
+    )
+
+
+def _api(args: argparse.Namespace) -> None:
+    from actionmqa.evaluate.api import APIJob, run_api
+
+    run_api(
+        APIJob(
+            benchmark=args.benchmark,
+            teacher_config=args.teacher_config,
+            clips=_clip_source(args),
+            summary=args.summary,
+            predictions=args.predictions_out,
+            batch_size=args.batch_size,
+            limit=args.limit,
         )
     )

@@ -1,0 +1,174 @@
+"""``eval api``: the GPT-4o baseline's request (frames, schema, temperature 0) against a loopback
+OpenAI-compatible server, upstream scoring, and replies served from the cache on a rerun."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from actionmqa.cli import main
+from actionmqa.evaluate.api import APIJob, run_api
+from actionmqa.evaluate.clips import ClipSource
+from actionmqa.io import read_jsonl
+from actionmqa.prompts import mqa_prompt
+from actionmqa.video.synthetic import write_pattern_tree
+from tiny_llava_world import VIDEOS, mqa_records, write_benchmark
+
+FRAMES = 4
+RECORDS = mqa_records(4)  # answers at A, C, E, B
+#: What the server's model answers, by question.
+REPLIES = {
+    RECORDS[0].uid: f"A. {RECORDS[0].answer}",  # right
+    RECORDS[1].uid: "C",  # the right letter alone: upstream's text match misses it, strict does not
+    RECORDS[2].uid: f"E. {RECORDS[2].answer}. Because the cup is lifted.",  # right, cut at the period
+    RECORDS[3].uid: "None. of these",  # upstream's "None" rule: wrong
+}
+MQA_SCHEMA_NAME = "MultiChoice_Response"
+
+
+class ChatServer(ThreadingHTTPServer):
+    """A /v1/chat/completions endpoint that answers each question from ``REPLIES``."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), ChatHandler)
+        self.bodies: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+
+class ChatHandler(BaseHTTPRequestHandler):
+    server: ChatServer
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        with self.server.lock:
+            self.server.bodies.append(body)
+        system = body["messages"][0]["content"]
+        record = next(r for r in RECORDS if system.endswith(mqa_prompt(r.options)))
+        content = json.dumps({"answer": REPLIES[record.uid]})
+        payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def server() -> Iterator[ChatServer]:
+    chat_server = ChatServer()
+    thread = threading.Thread(target=chat_server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield chat_server
+    chat_server.shutdown()
+    chat_server.server_close()
+
+
+@pytest.fixture
+def world(tmp_path: Path, server: ChatServer) -> dict[str, Path]:
+    config = tmp_path / "teacher.yaml"
+    config.write_text(
+        f"base_url: {server.base_url}\nmodel: gpt-4o-mini-2024-07-18\ncache_dir: {tmp_path / 'cache'}\n"
+        "api_key_env: null\nmax_concurrency: 2\nmax_retries: 0\n"
+    )
+    return {
+        "config": config,
+        "benchmark": write_benchmark(tmp_path / "benchmark.jsonl", RECORDS),
+        "videos": write_pattern_tree(tmp_path / "videos", VIDEOS, width=32, height=32).root,
+        "out": tmp_path / "out",
+    }
+
+
+def decoded_size(part: dict[str, Any]) -> tuple[str, tuple[int, int]]:
+    header, data = part["image_url"]["url"].split(",", 1)
+    image = Image.open(io.BytesIO(base64.b64decode(data)))
+    return header, image.size
+
+
+def test_requests_carry_frames_and_schema_and_answers_are_scored_upstream(world, server):
+    job = APIJob(
+        benchmark=world["benchmark"],
+        teacher_config=world["config"],
+        clips=ClipSource(world["videos"], "whole", FRAMES),
+        summary=world["out"] / "api.json",
+        predictions=world["out"] / "api.jsonl",
+        batch_size=3,
+    )
+    summary = run_api(job)
+    assert len(server.bodies) == 4
+    body = next(
+        b for b in server.bodies if b["messages"][0]["content"].endswith(mqa_prompt(RECORDS[0].options))
+    )
+    system, user = body["messages"]
+    assert system == {
+        "role": "system",
+        "content": "The provided video lasts for 1.000 seconds, and 4 frames are uniformly sampled from it. "
+        + mqa_prompt(RECORDS[0].options),
+    }
+    assert user["role"] == "user" and user["content"][0] == {"type": "text", "text": ""}
+    images = user["content"][1:]
+    assert [decoded_size(part) for part in images] == [("data:image/jpeg;base64", (32, 32))] * FRAMES
+    assert body["temperature"] == 0.0 and body["model"] == "gpt-4o-mini-2024-07-18"
+    assert body["response_format"]["json_schema"]["name"] == MQA_SCHEMA_NAME
+    assert body["response_format"]["json_schema"]["strict"] is True
+
+    assert summary["n"] == 4
+    assert summary["accuracy"] == 0.5
+    assert summary["accuracy_strict"] == 0.75
+    assert (summary["accuracy_likelihood"], summary["unparsed"]) == (None, 2)
+    assert (summary["api_model"], summary["temperature"], summary["frames"]) == (
+        "gpt-4o-mini-2024-07-18",
+        0.0,
+        FRAMES,
+    )
+    rows = read_jsonl(job.predictions)
+    assert [row["uid"] for row in rows] == [r.uid for r in RECORDS]
+    assert [row["raw_output"] for row in rows] == [REPLIES[r.uid] for r in RECORDS]
+    assert rows[2]["parsed_answer"] == RECORDS[2].answer
+    assert rows[3]["parsed_answer"] == "of these"
+
+
+def test_a_rerun_is_answered_from_the_cache(world, server):
+    argv = [
+        *("eval", "api", "--benchmark", str(world["benchmark"]), "--teacher-config", str(world["config"])),
+        *("--video-root", str(world["videos"]), "--layout", "whole", "--frames", str(FRAMES)),
+        *("--summary", str(world["out"] / "1.json"), "--predictions", str(world["out"] / "1.jsonl")),
+    ]
+    assert main(argv) == 0
+    assert len(server.bodies) == 4
+    again = [
+        *argv[:-4],
+        "--summary",
+        str(world["out"] / "2.json"),
+        "--predictions",
+        str(world["out"] / "2.jsonl"),
+    ]
+    assert main(again) == 0
+    assert len(server.bodies) == 4  # nothing new was asked
+    assert (world["out"] / "1.jsonl").read_text() == (world["out"] / "2.jsonl").read_text()
+    assert json.loads((world["out"] / "2.json").read_text())["accuracy"] == 0.5
+    cached = list((world["out"].parent / "cache").rglob("*.json"))
+    assert len(cached) == 4
