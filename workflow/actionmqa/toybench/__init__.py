@@ -1,0 +1,13 @@
+"""Toy versions of EgoSchema, Perception Test, LongVideoBench, Video-MME and MVBench.
+
+Built from the toy world's validation split: videos cut from its renders, questions whose
+answers its annotations know (action order, counting, object existence and colour, direction
+of motion, what happens next), written in each benchmark's real record schema and layout so
+the ``bench`` adapters load them unchanged.
+"""
+
+from __future__ import annotations
+
+from actionmqa.toybench.generate import BENCHMARKS, generate_benchmarks
+
+__all__ = ["BENCHMARKS", "generate_benchmarks"]
