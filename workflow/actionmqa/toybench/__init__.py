@@ -3,11 +3,6 @@
 Built from the toy world's validation split: videos cut from its renders, questions whose
 answers its annotations know (action order, counting, object existence and colour, direction
 of motion, what happens next), written in each benchmark's real record schema and layout so
-the ``bench`` adapters load them unchanged.
+the ``bench`` adapters load them unchanged. ``generate.generate_benchmarks`` writes all five;
+nothing is imported here, so ``actionmqa --help`` stays fast.
 """
-
-from __future__ import annotations
-
-from actionmqa.toybench.generate import BENCHMARKS, generate_benchmarks
-
-__all__ = ["BENCHMARKS", "generate_benchmarks"]

@@ -68,7 +68,9 @@ def build_items(world: World, design: Design, seed: int, benchmark: str) -> list
     return items
 
 
-def _item(world: World, voice: Voice, group: ClipGroup, seed: int, uid: tuple, index: int) -> Item:
+def _item(
+    world: World, voice: Voice, group: ClipGroup, seed: int, uid: tuple[str, str, int], index: int
+) -> Item:
     for attempt in range(MAX_ATTEMPTS):
         key = (seed, *uid, attempt)
         clip = plan_clip(world, group.shape, rng_for(*key, "clip"))
@@ -81,7 +83,7 @@ def _item(world: World, voice: Voice, group: ClipGroup, seed: int, uid: tuple, i
 
 
 def _ask_all(
-    clip: Clip, world: World, voice: Voice, group: ClipGroup, key: tuple, rotation: int
+    clip: Clip, world: World, voice: Voice, group: ClipGroup, key: tuple[object, ...], rotation: int
 ) -> list[ToyQuestion]:
     start = rotation % len(group.kinds)
     questions: list[ToyQuestion] = []

@@ -20,7 +20,7 @@ from typing import Any
 from actionmqa.io import atomic_open, sha256_file, write_json, write_jsonl
 from actionmqa.toybench.base import PROVENANCE, README, Placed, ToyBenchmark, readme_text
 from actionmqa.toybench.cutting import write_clip
-from actionmqa.toybench.design import build_items
+from actionmqa.toybench.design import Item, build_items
 from actionmqa.toybench.egoschema import ToyEgoSchema
 from actionmqa.toybench.longvideobench import ToyLongVideoBench
 from actionmqa.toybench.mvbench import ToyMVBench
@@ -90,9 +90,9 @@ def emit(bench: ToyBenchmark, world: World, seed: int, root: Path, videos: bool 
     return written
 
 
-def _clips(placed: Sequence[Placed]) -> dict[str, Any]:
+def _clips(placed: Sequence[Placed]) -> dict[str, Item]:
     """video path -> its item; a path shared by several questions is one clip."""
-    clips: dict[str, Any] = {}
+    clips: dict[str, Item] = {}
     for p in placed:
         if clips.setdefault(p.video, p.item) is not p.item:
             raise RuntimeError(f"{p.video} is the path of two different clips")
