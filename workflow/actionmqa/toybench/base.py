@@ -39,6 +39,7 @@ class Placed:
             "id": self.id,
             "kind": self.question.kind.value,
             "group": self.item.group.label,
+            "question": self.question.question,
             "answer": letter(self.question.answer),
             "answer_text": self.question.answer_text,
             "evidence": list(self.question.evidence),
@@ -91,7 +92,7 @@ def readme_text(bench: ToyBenchmark, placed: Sequence[Placed], seed: int, split:
         "## Layout",
         "",
         *(f"- {line}" for line in bench.layout),
-        f"- `{PROVENANCE}`: not part of the real benchmark; per question its kind, answer, the evidence"
+        f"- `{PROVENANCE}`: not part of the real benchmark; per question its kind, text, answer, the evidence"
         " segments (EK100 narration ids) and the source spans the video shows.",
         "",
         "## Contents",

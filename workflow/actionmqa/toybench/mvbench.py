@@ -26,14 +26,14 @@ from actionmqa.toybench.writers import write_json_records
 CLIPS_PER_TASK = 6
 ACTION_CLIP = ClipShape(seconds=(6, 14))
 BOUNDED_CLIP = ClipShape(seconds=(6, 14), bounded=True)
-#: task -> (clip shape, kind, candidate counts); bounded shapes for MVBench's bounded tasks.
+#: task -> (clip shape, kind, candidate counts), in MVBench's own task order (lmms-eval's DATA_LIST).
 TASKS: dict[str, tuple[ClipShape, Kind, tuple[int, ...]]] = {
     "action_sequence": (BOUNDED_CLIP, Kind.AFTER, (4,)),
     "action_prediction": (ClipShape(seconds=(6, 14), bounded=True, reveal_next=True), Kind.NEXT, (4,)),
-    "object_interaction": (BOUNDED_CLIP, Kind.TOUCHED, (4,)),
     "action_antonym": (ClipShape(seconds=(2, 7)), Kind.ANTONYM, (3,)),
-    "action_count": (ACTION_CLIP, Kind.COUNT, (3,)),
     "object_existence": (ACTION_CLIP, Kind.EXISTS, (2,)),
+    "object_interaction": (BOUNDED_CLIP, Kind.TOUCHED, (4,)),
+    "action_count": (ACTION_CLIP, Kind.COUNT, (3,)),
     "moving_attribute": (ClipShape(seconds=(4, 10)), Kind.COLOUR, (5,)),
 }
 #: video folder -> how its source names files (STAR/Charades ids, SSv2 numbers, video_NNNNN).
