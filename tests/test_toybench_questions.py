@@ -104,6 +104,11 @@ def test_concatenated_clip_rebases_times_onto_one_timeline(world):
     assert later[0].start == pytest.approx(expected, abs=1e-3)
 
 
+def test_a_clip_never_shows_one_video_twice(world):
+    with pytest.raises(InputError, match="3 windows needs 3 validation videos"):
+        plan_clip(world, ClipShape(seconds=(6, 14), pieces=3), np.random.default_rng(0))
+
+
 def test_reveal_next_clip_shows_the_next_action_after_the_bound(world):
     shape = ClipShape(seconds=(4, 9), bounded=True, reveal_next=True)
     for seed in range(10):

@@ -139,7 +139,7 @@ def _draw_window(
     world: World, rng: np.random.Generator, low: float, high: float, reveal_next: bool, exclude: set[str]
 ) -> _Window:
     """A ``low``-``high`` s window (else the closest of ``ATTEMPTS`` draws) of a video not in ``exclude``."""
-    candidates = [v for v in world.videos if v.video_id not in exclude] or list(world.videos)
+    candidates = [v for v in world.videos if v.video_id not in exclude]
     best: _Window | None = None
     for _ in range(ATTEMPTS):
         video = candidates[int(rng.integers(len(candidates)))]
@@ -160,7 +160,14 @@ def _miss(window: _Window, low: float, high: float) -> float:
 
 
 def plan_clip(world: World, shape: ClipShape, rng: np.random.Generator) -> Clip:
-    """Draw a clip of ``shape``: ``shape.pieces`` windows from distinct videos where the world has enough."""
+    """Draw a clip of ``shape``: ``shape.pieces`` windows, each from a different video.
+
+    Two windows of one video could overlap and show an action twice, which would break counts.
+    """
+    if shape.pieces > len(world.videos):
+        raise InputError(
+            world.root, f"a clip of {shape.pieces} windows needs {shape.pieces} {world.split} videos"
+        )
     low, high = (s / shape.pieces for s in shape.seconds)
     windows: list[_Window] = []
     for k in range(shape.pieces):
