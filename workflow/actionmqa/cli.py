@@ -27,6 +27,7 @@ STAGES: dict[str, str] = {
     "sft": "actionmqa.sft.cli",
     "train": "actionmqa.train.cli",
     "eval": "actionmqa.evaluate.cli",
+    "toybench": "actionmqa.toybench.cli",
 }
 
 
