@@ -50,6 +50,8 @@ for _key, _name in _model_refs.items():
 for _name, _spec in config["models"].items():
     if _spec.get("build") == "toy_base" and DATASET != "toy":
         raise WorkflowError(f"config key 'models.{_name}.build': toy_base exists only for dataset toy")
+if DATASET == "ek100" and config["evaluate"]["benchmarks"] and not config["evaluate"]["benchmark_root"]:
+    raise WorkflowError("config key 'evaluate.benchmark_root': dataset ek100 needs the folder of the five benchmarks")
 if DATASET == "ek100" and config["sft"]["clip_texts"] == "scenes":
     raise WorkflowError("config key 'sft.clip_texts': scene descriptions exist only for the toy world")
 
@@ -63,6 +65,8 @@ wildcard_constraints:
     mixture="train|base",
     model="|".join(config["models"]) or "none",
     frames=r"\d+",
+    benchmark="egoschema|perceptiontest|longvideobench|videomme|mvbench",
+    top_k=r"\d+",
 
 
 # ---------------------------------------------------------------- data
@@ -222,12 +226,34 @@ def get_gpus(wildcards):
 
 
 def get_eval_targets(wildcards=None):
-    return [
-        f"results/{DATASET}/eval/{model}/ek100_mqa_{distractors}_{frames}f.json"
-        for model in config["evaluate"]["models"]
-        for distractors in DISTRACTORS
-        for frames in config["evaluate"]["frames"]
-    ]
+    """Every summary of every evaluated model: EK100-MQA per distractors and frames, SAP and
+    two-stage recognition at the first frame count, and the five other benchmarks."""
+    evaluate = config["evaluate"]
+    frames = evaluate["frames"][0]
+    targets = []
+    for model in evaluate["models"]:
+        targets += [
+            f"results/{DATASET}/eval/{model}/ek100_mqa_{distractors}_{n}f.json"
+            for distractors in DISTRACTORS
+            for n in evaluate["frames"]
+        ]
+        targets += [
+            f"results/{DATASET}/eval/{model}/ek100_mqa_hard_{frames}f_sap.json",
+            f"results/{DATASET}/eval/{model}/recognition_top{evaluate['recognition_top_k']}_{frames}f.json",
+        ]
+        targets += [f"results/{DATASET}/eval/{model}/{name}.json" for name in evaluate["benchmarks"]]
+    return targets
+
+
+def get_benchmark_data(wildcards=None):
+    """Where the five benchmarks live: the toy versions, or the user's downloads."""
+    if DATASET == "toy":
+        return "results/toy/benchmarks"
+    return config["evaluate"]["benchmark_root"]
+
+
+def get_benchmark_inputs(wildcards=None):
+    return ["results/toy/benchmarks/manifest.json"] if DATASET == "toy" else []
 
 
 def get_mqa_files(wildcards=None):

@@ -8,6 +8,7 @@ rule data:
         f"results/{DATASET}/data/report.json",
         f"results/{DATASET}/data/labels.json",
         get_video_index(),
+        get_benchmark_inputs(),
 
 
 rule toyworld:
@@ -125,3 +126,22 @@ rule probe_videos:
     shell:
         "python -m actionmqa video probe --video-root {params.root} --layout {params.layout}"
         " --segments {input.segments} --out {output} > {log} 2>&1"
+
+
+rule toy_benchmarks:
+    input:
+        "results/toy/world/manifest.json",
+    output:
+        # written last, after every benchmark folder under results/toy/benchmarks/
+        "results/toy/benchmarks/manifest.json",
+    params:
+        seed=config["seed"],
+    log:
+        "logs/toy/toy_benchmarks.log",
+    benchmark:
+        "benchmarks/toy/toy_benchmarks.tsv"
+    conda:
+        "../envs/data.yaml"
+    shell:
+        "python -m actionmqa toybench generate --world results/toy/world --split validation"
+        " --seed {params.seed} --out results/toy/benchmarks > {log} 2>&1"

@@ -1,6 +1,9 @@
 # Stage "evaluate": every model on EPIC-KITCHENS-100-MQA with random, medium and hard
 # distractors, at each configured frame count: the generated answer (the paper's headline,
-# parsed as upstream and strictly) and the option-likelihood view.
+# parsed as upstream and strictly) and the option-likelihood view; sequential action prediction
+# (SAP, a second pass that sees the model's own earlier answers); two-stage action recognition
+# (the specialist's top-K, the model picks); and EgoSchema, Perception Test, LongVideoBench,
+# Video-MME and MVBench, scored in lmms-eval's, the authors' and a strict parser mode.
 
 
 rule evaluate:
@@ -38,3 +41,98 @@ rule eval_mqa:
         " --backend {params.backend} --frames {wildcards.frames} {params.time_instruction}"
         " --batch-size {params.batch_size} --max-new-tokens {params.max_new_tokens}"
         " --summary {output.summary} --predictions {output.predictions} > {log} 2>&1"
+
+
+rule eval_sap:
+    input:
+        model=lambda wildcards: get_model_dir(wildcards.model),
+        benchmark="results/{dataset}/mqa/validation_hard.jsonl",
+        first_pass="results/{dataset}/eval/{model}/ek100_mqa_hard_{frames}f.predictions.jsonl",
+        annotations=get_annotation_files,
+    output:
+        summary="results/{dataset}/eval/{model}/ek100_mqa_hard_{frames}f_sap.json",
+        predictions="results/{dataset}/eval/{model}/ek100_mqa_hard_{frames}f_sap.predictions.jsonl",
+    params:
+        annotations=get_annotations_dir,
+        root=get_read_video_root,
+        layout=config["videos"]["layout"],
+        backend=config["videos"]["backend"],
+        batch_size=config["evaluate"]["batch_size"],
+        max_new_tokens=config["evaluate"]["max_new_tokens"],
+        time_instruction="--time-instruction" if config["evaluate"]["time_instruction"] else "",
+    threads: 2
+    resources:
+        gpu=config["evaluate"]["gpus"],
+    log:
+        "logs/{dataset}/eval_sap_{model}_{frames}f.log",
+    conda:
+        "../envs/evaluate.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} python -m actionmqa eval sap --model {input.model}"
+        " --benchmark {input.benchmark} --first-pass {input.first_pass}"
+        " --annotations-dir {params.annotations} --video-root {params.root} --layout {params.layout}"
+        " --backend {params.backend} --frames {wildcards.frames} {params.time_instruction}"
+        " --batch-size {params.batch_size} --max-new-tokens {params.max_new_tokens}"
+        " --summary {output.summary} --predictions {output.predictions} > {log} 2>&1"
+
+
+rule eval_recognition:
+    input:
+        model=lambda wildcards: get_model_dir(wildcards.model),
+        specialist=lambda wildcards: predictions_of(
+            config["mqa"]["distractors"]["hard"], "validation", "mqa.distractors.hard"
+        ),
+        annotations=get_annotation_files,
+    output:
+        summary="results/{dataset}/eval/{model}/recognition_top{top_k}_{frames}f.json",
+        predictions="results/{dataset}/eval/{model}/recognition_top{top_k}_{frames}f.predictions.jsonl",
+    params:
+        annotations=get_annotations_dir,
+        root=get_read_video_root,
+        layout=config["videos"]["layout"],
+        backend=config["videos"]["backend"],
+        text=config["evaluate"]["recognition_text"],
+        batch_size=config["evaluate"]["batch_size"],
+        max_new_tokens=config["evaluate"]["max_new_tokens"],
+        time_instruction="--time-instruction" if config["evaluate"]["time_instruction"] else "",
+        seed=config["seed"],
+    threads: 2
+    resources:
+        gpu=config["evaluate"]["gpus"],
+    log:
+        "logs/{dataset}/eval_recognition_{model}_top{top_k}_{frames}f.log",
+    conda:
+        "../envs/evaluate.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} python -m actionmqa eval recognition --model {input.model}"
+        " --annotations-dir {params.annotations} --split validation --predictions {input.specialist}"
+        " --top-k {wildcards.top_k} --text {params.text} --seed {params.seed}"
+        " --video-root {params.root} --layout {params.layout} --backend {params.backend}"
+        " --frames {wildcards.frames} {params.time_instruction} --batch-size {params.batch_size}"
+        " --max-new-tokens {params.max_new_tokens}"
+        " --summary {output.summary} --predictions-out {output.predictions} > {log} 2>&1"
+
+
+rule eval_bench:
+    input:
+        model=lambda wildcards: get_model_dir(wildcards.model),
+        data=get_benchmark_inputs(),
+    output:
+        summary="results/{dataset}/eval/{model}/{benchmark}.json",
+        predictions="results/{dataset}/eval/{model}/{benchmark}.predictions.jsonl",
+    params:
+        data=lambda wildcards: f"{get_benchmark_data()}/{wildcards.benchmark}",
+        frames=config["evaluate"]["benchmark_frames"],
+        seed=config["seed"],
+    threads: 2
+    resources:
+        gpu=config["evaluate"]["gpus"],
+    log:
+        "logs/{dataset}/eval_bench_{model}_{benchmark}.log",
+    conda:
+        "../envs/evaluate.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} python -m actionmqa eval bench --model {input.model}"
+        " --benchmark {wildcards.benchmark} --data {params.data} --frames {params.frames}"
+        " --seed {params.seed} --summary {output.summary} --predictions {output.predictions}"
+        " > {log} 2>&1"

@@ -48,6 +48,7 @@ def test_every_stage_target_exists(toy_run):
         "mqa/validation_medium.jsonl",
         "mqa/validation_hard.jsonl",
         "sft/train.jsonl",
+        "benchmarks/manifest.json",
     ):
         assert (results / relative).is_file(), relative
     for rule in ("toyworld", "validate_annotations", "specialist_fit", "mqa_build"):
