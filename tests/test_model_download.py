@@ -22,9 +22,15 @@ def populate_cache(cache, repo, files):
     return snapshot
 
 
+def download(repo, out, cache):
+    """``actionmqa model download`` from the cache only (``--offline``): never the network."""
+    args = ["model", "download", "--repo", repo, "--revision", REVISION, "--offline"]
+    return main([*args, "--out", str(out), "--cache-dir", str(cache)])
+
+
 @pytest.fixture
 def offline(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    """No token, and every call below passes --offline (the cache only: never the network)."""
     monkeypatch.delenv("HF_TOKEN", raising=False)
 
 
@@ -37,8 +43,7 @@ def test_pinned_revision_copies_the_allowed_files(tmp_path, offline):
     }
     populate_cache(tmp_path / "cache", "lmms-lab/tiny", files)
     out = tmp_path / "ckpt"
-    args = ["model", "download", "--repo", "lmms-lab/tiny", "--revision", REVISION]
-    assert main([*args, "--out", str(out), "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert download("lmms-lab/tiny", out, tmp_path / "cache") == 0
     assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors", "tokenizer.json"]
     assert (out / "model.safetensors").read_bytes() == b"weights" and not (
         out / "model.safetensors"
@@ -46,32 +51,12 @@ def test_pinned_revision_copies_the_allowed_files(tmp_path, offline):
 
 
 def test_uncached_revision_names_the_repo(tmp_path, offline, capsys):
-    args = [
-        "model",
-        "download",
-        "--repo",
-        "lmms-lab/absent",
-        "--revision",
-        REVISION,
-        "--out",
-        str(tmp_path / "o"),
-    ]
-    assert main([*args, "--cache-dir", str(tmp_path / "cache")]) == 2
+    assert download("lmms-lab/absent", tmp_path / "o", tmp_path / "cache") == 2
     assert "cannot fetch lmms-lab/absent@" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 
 def test_checkpoint_without_safetensors_is_refused(tmp_path, offline, capsys):
     populate_cache(tmp_path / "cache", "lmms-lab/pickled", {"config.json": b"{}", "pytorch_model.bin": b"p"})
-    args = [
-        "model",
-        "download",
-        "--repo",
-        "lmms-lab/pickled",
-        "--revision",
-        REVISION,
-        "--out",
-        str(tmp_path / "o"),
-    ]
-    assert main([*args, "--cache-dir", str(tmp_path / "cache")]) == 2
+    assert download("lmms-lab/pickled", tmp_path / "o", tmp_path / "cache") == 2
     assert "has no safetensors weights" in capsys.readouterr().err

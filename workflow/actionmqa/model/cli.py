@@ -35,6 +35,7 @@ def register(stages: argparse._SubParsersAction) -> None:
     download.add_argument(
         "--cache-dir", type=Path, default=None, help="Hugging Face cache (default: HF_HOME)"
     )
+    download.add_argument("--offline", action="store_true", help="use the local cache only, no network")
     download.set_defaults(func=_download)
 
 
@@ -47,4 +48,4 @@ def _convert(args: argparse.Namespace) -> None:
 def _download(args: argparse.Namespace) -> None:
     from actionmqa.model.download import download_checkpoint
 
-    download_checkpoint(args.repo, args.revision, args.out, cache_dir=args.cache_dir)
+    download_checkpoint(args.repo, args.revision, args.out, cache_dir=args.cache_dir, offline=args.offline)

@@ -21,8 +21,13 @@ log = logging.getLogger(__name__)
 ALLOW_PATTERNS: tuple[str, ...] = ("*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "merges.txt")
 
 
-def download_checkpoint(repo: str, revision: str, out: Path, *, cache_dir: Path | None = None) -> Path:
-    """Fetch (or find in the cache) ``repo`` at ``revision`` and copy its files into ``out``."""
+def download_checkpoint(
+    repo: str, revision: str, out: Path, *, cache_dir: Path | None = None, offline: bool = False
+) -> Path:
+    """Fetch (or find in the cache) ``repo`` at ``revision`` and copy its files into ``out``.
+
+    ``offline`` reads the cache only (as ``HF_HUB_OFFLINE=1`` does when set before start-up).
+    """
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
@@ -33,6 +38,7 @@ def download_checkpoint(repo: str, revision: str, out: Path, *, cache_dir: Path 
                 revision=revision,
                 allow_patterns=list(ALLOW_PATTERNS),
                 cache_dir=cache_dir,
+                local_files_only=offline,
             )
         )
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:
