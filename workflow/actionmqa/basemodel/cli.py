@@ -1,0 +1,131 @@
+"""``actionmqa base``: the toy world's base model in LLaVA's stages, one verb per rule.
+
+``tokenizer`` (BPE on the world's train text and the prompt templates), ``vision`` (pretrain the
+SigLIP tower on the train clips), ``init`` (tokenizer + tower + fresh projector and language
+model, in the format ``train run --base`` reads; the language stage trains from there).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def register(stages: Any) -> None:
+    stage = stages.add_parser("base", help="toy world base model: tokenizer, vision tower, assembly")
+    verbs = stage.add_subparsers(dest="verb", required=True, metavar="VERB")
+    _add_tokenizer(verbs)
+    _add_vision(verbs)
+    _add_init(verbs)
+
+
+def _add_tokenizer(verbs: Any) -> None:
+    parser = verbs.add_parser("tokenizer", help="byte-level BPE on the world's train text and prompts")
+    parser.add_argument("--annotations-dir", type=Path, required=True, help="EK100-format annotations")
+    parser.add_argument("--scenes", type=Path, required=True, help="the world's scenes.jsonl")
+    parser.add_argument("--vocab-size", type=int, default=2048, help="at most this many pieces")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sampled prompt options")
+    parser.add_argument("--out", type=Path, required=True, help="tokenizer folder (replaced whole)")
+    parser.set_defaults(func=_tokenizer)
+
+
+def _add_vision(verbs: Any) -> None:
+    parser = verbs.add_parser("vision", help="pretrain the SigLIP tower on the train clips")
+    parser.add_argument("--annotations-dir", type=Path, required=True, help="EK100-format annotations")
+    parser.add_argument("--video-root", type=Path, required=True, help="root of the videos")
+    parser.add_argument("--layout", choices=("whole", "chunks"), default="whole", help="video file layout")
+    parser.add_argument("--backend", choices=("pyav", "decord"), default="pyav", help="video decoder")
+    parser.add_argument("--frames", type=int, default=8, help="frames per clip")
+    parser.add_argument("--image-size", type=int, default=64, help="tower input side in pixels")
+    parser.add_argument("--patch-size", type=int, default=16, help="SigLIP patch side in pixels")
+    parser.add_argument("--hidden", type=int, default=128, help="tower width (a multiple of 32)")
+    parser.add_argument("--layers", type=int, default=4, help="tower depth")
+    parser.add_argument("--steps", type=int, default=300, help="optimizer steps")
+    parser.add_argument("--batch-size", type=int, default=32, help="clips per step")
+    parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (warmup, then cosine)")
+    parser.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay")
+    parser.add_argument(
+        "--head", choices=("ordered", "pooled"), default="ordered", help="pooled: the order-blind ablation"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="initialisation, batches, held-out part")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--out", type=Path, required=True, help="tower folder (replaced whole)")
+    parser.add_argument("--metrics", type=Path, required=True, help="train and held-out accuracies (JSON)")
+    parser.set_defaults(func=_vision)
+
+
+def _add_init(verbs: Any) -> None:
+    parser = verbs.add_parser("init", help="tokenizer + pretrained tower + fresh projector and LM")
+    parser.add_argument("--tokenizer", type=Path, required=True, help="folder written by `base tokenizer`")
+    parser.add_argument("--vision", type=Path, required=True, help="folder written by `base vision`")
+    parser.add_argument("--annotations-dir", type=Path, required=True, help="sizes the action head")
+    parser.add_argument("--hidden", type=int, default=128, help="language model width")
+    parser.add_argument("--layers", type=int, default=4, help="language model depth")
+    parser.add_argument("--heads", type=int, default=4, help="language model attention heads")
+    parser.add_argument(
+        "--visual-layout", choices=("hf", "llava_video"), default="llava_video", help="visual token layout"
+    )
+    parser.add_argument("--action-token", choices=("on", "off"), default="off", help="action token and heads")
+    parser.add_argument("--seed", type=int, default=0, help="initialisation of projector and LM")
+    parser.add_argument("--out", type=Path, required=True, help="model folder (replaced whole)")
+    parser.set_defaults(func=_init)
+
+
+def _tokenizer(args: argparse.Namespace) -> None:
+    from actionmqa.basemodel.corpus import build_tokenizer
+
+    build_tokenizer(args.annotations_dir, args.scenes, args.vocab_size, args.out, args.seed)
+
+
+def _vision(args: argparse.Namespace) -> None:
+    import torch
+
+    from actionmqa.basemodel.pretrain import VisionRecipe
+    from actionmqa.basemodel.vision import VisionJob, build_vision
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    recipe = VisionRecipe(
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        weight_decay=args.weight_decay,
+        head=args.head,
+    )
+    build_vision(
+        VisionJob(
+            annotations_dir=args.annotations_dir,
+            video_root=args.video_root,
+            out=args.out,
+            metrics=args.metrics,
+            recipe=recipe,
+            frames=args.frames,
+            image_size=args.image_size,
+            patch_size=args.patch_size,
+            hidden=args.hidden,
+            layers=args.layers,
+            layout=args.layout,
+            backend=args.backend,
+        )
+    )
+
+
+def _init(args: argparse.Namespace) -> None:
+    from actionmqa.basemodel.assemble import InitJob, assemble
+
+    assemble(
+        InitJob(
+            tokenizer_dir=args.tokenizer,
+            vision_dir=args.vision,
+            annotations_dir=args.annotations_dir,
+            out=args.out,
+            hidden=args.hidden,
+            layers=args.layers,
+            heads=args.heads,
+            visual_layout=args.visual_layout,
+            action_token=args.action_token == "on",
+            seed=args.seed,
+        )
+    )
