@@ -54,7 +54,7 @@ rule base_vision:
         " --image-size {params.base[image_size]} --patch-size {params.base[patch_size]}"
         " --hidden {params.base[vision_hidden]} --layers {params.base[vision_layers]}"
         " --steps {params.base[vision_steps]} --batch-size {params.base[vision_batch_size]}"
-        " --lr {params.base[vision_lr]} --seed {params.seed}"
+        " --lr {params.base[vision_lr]} --seed {params.seed} --threads {threads}"
         " --out {output.tower} --metrics {output.metrics} > {log} 2>&1"
 
 

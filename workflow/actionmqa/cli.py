@@ -24,6 +24,7 @@ STAGES: dict[str, str] = {
     "mqa": "actionmqa.mqa.cli",
     "bench": "actionmqa.bench.cli",
     "model": "actionmqa.model.cli",
+    "base": "actionmqa.basemodel.cli",
     "sft": "actionmqa.sft.cli",
     "train": "actionmqa.train.cli",
     "eval": "actionmqa.evaluate.cli",
