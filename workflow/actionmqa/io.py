@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -35,6 +36,39 @@ def atomic_open(path: str | Path, mode: str = "w", **kwargs: Any) -> Iterator[IO
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def staging_dir(final: Path) -> Path:
+    """The fixed sibling a folder output is written into first (shared by every rank of a run)."""
+    return final.parent / f".{final.name}.partial"
+
+
+def publish_dir(staging: Path, final: Path) -> None:
+    """Move a fully written folder into place in one rename, replacing an older one."""
+    if final.exists():
+        shutil.rmtree(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staging, final)
+
+
+@contextlib.contextmanager
+def atomic_dir(final: str | Path) -> Iterator[Path]:
+    """Yield an empty staging folder; on success it replaces ``final``, on failure it is removed.
+
+    A model or checkpoint folder is many files: written in place, a killed job would leave a
+    folder that looks finished to Snakemake and to ``from_pretrained``.
+    """
+    final = Path(final)
+    staging = staging_dir(final)
+    if staging.exists():
+        shutil.rmtree(staging)  # left by a killed run
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    publish_dir(staging, final)
 
 
 def dumps_canonical(obj: Any) -> str:

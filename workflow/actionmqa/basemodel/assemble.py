@@ -17,13 +17,12 @@ import torch
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, SiglipVisionModel
 from transformers.utils import SAFE_WEIGHTS_NAME
 
-from actionmqa.basemodel.folders import atomic_folder
 from actionmqa.basemodel.tower import FEATURE_LAYER
 from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.ek100.labels import LabelMap
 from actionmqa.ek100.schema import N_NOUNS, N_VERBS
 from actionmqa.errors import InputError
-from actionmqa.io import sha256_file, write_json
+from actionmqa.io import atomic_dir, sha256_file, write_json
 from actionmqa.model.configuration import LlavaActionConfig
 from actionmqa.model.modeling import LlavaActionForConditionalGeneration
 from actionmqa.model.processing import FrameProcessor
@@ -116,7 +115,7 @@ def assemble(job: InitJob) -> LlavaActionForConditionalGeneration:
     model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids(END_OF_TURN)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     processor = FrameProcessor.from_pretrained(job.vision_dir, config)
-    with atomic_folder(job.out) as staging:
+    with atomic_dir(job.out) as staging:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         processor.save_pretrained(staging)

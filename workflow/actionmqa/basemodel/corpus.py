@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from actionmqa.basemodel.folders import atomic_folder
 from actionmqa.ek100.annotations import AnnotationSet, load_annotation_dir
 from actionmqa.ek100.labels import LabelMap, noun_text
 from actionmqa.ek100.schema import SPLIT_FILES
 from actionmqa.errors import InputError
+from actionmqa.io import atomic_dir
 from actionmqa.model.tokenizer import train_tokenizer
 from actionmqa.prompts import (
     caption_prompt,
@@ -121,5 +121,5 @@ def tokenizer_corpus(annotations: AnnotationSet, scenes: ClipTexts, seed: int) -
 def build_tokenizer(annotations_dir: Path, scenes: Path, vocab_size: int, out: Path, seed: int = 0) -> int:
     """Train the world's tokenizer into ``out`` (replaced whole); returns its size."""
     texts = tokenizer_corpus(load_annotation_dir(annotations_dir), load_scenes(scenes), seed)
-    with atomic_folder(out) as staging:
+    with atomic_dir(out) as staging:
         return len(train_tokenizer(texts, vocab_size, staging))

@@ -17,12 +17,11 @@ from typing import Any, Literal
 import numpy as np
 
 from actionmqa.basemodel.clips import ClipSet, decode_clips, heldout_mask
-from actionmqa.basemodel.folders import atomic_folder
 from actionmqa.basemodel.pretrain import PretrainedTower, VisionRecipe, pretrain
 from actionmqa.basemodel.tower import FEATURE_LAYER, tower_config
 from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.ek100.schema import SPLIT_FILES
-from actionmqa.io import write_json
+from actionmqa.io import atomic_dir, write_json
 from actionmqa.model.processing import FrameProcessor
 from actionmqa.sft.segments import segments_in_order
 from actionmqa.video.decoders import Backend
@@ -75,7 +74,7 @@ def build_vision(job: VisionJob) -> PretrainedTower:
         decoded - started,
         time.perf_counter() - decoded,
     )
-    with atomic_folder(job.out) as staging:
+    with atomic_dir(job.out) as staging:
         result.tower.save_pretrained(staging)
         processor.save_pretrained(staging)
         write_json(staging / PROVENANCE_FILE, provenance(job, clips))

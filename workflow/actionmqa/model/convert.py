@@ -12,13 +12,9 @@ are not carried over.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import shutil
-import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -28,7 +24,7 @@ from safetensors.torch import load_file
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, Qwen2Config, SiglipVisionConfig
 
 from actionmqa.errors import InputError
-from actionmqa.io import write_json
+from actionmqa.io import atomic_dir, write_json
 from actionmqa.model.configuration import LlavaActionConfig
 from actionmqa.model.modeling import LlavaActionForConditionalGeneration
 from actionmqa.model.processing import FrameProcessor
@@ -351,7 +347,7 @@ def convert(src: Path, out: Path, action_token: ActionTokenMode = "auto") -> Lla
         "spatial_pool_mode": config.spatial_pool_mode,
         "source_tensors": len(checkpoint.state_dict),
     }
-    with _atomic_dir(Path(out)) as tmp:
+    with atomic_dir(out) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         FrameProcessor.from_pretrained(checkpoint.path, config).save_pretrained(tmp)
@@ -379,18 +375,3 @@ def _load(
     if fresh:
         log.info("action token switched on for a checkpoint without one: %s drawn fresh", ", ".join(fresh))
     return model, fresh
-
-
-@contextlib.contextmanager
-def _atomic_dir(target: Path) -> Iterator[Path]:
-    """Write into a temporary sibling, then move it into place: a killed job leaves no half checkpoint."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(tmp, target)

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from actionmqa.errors import InputError
+from actionmqa.io import atomic_dir
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +48,11 @@ def download_checkpoint(
     wanted = [path for path in sorted(snapshot.rglob("*")) if path.is_file() and _allowed(path.name)]
     if not any(path.suffix == ".safetensors" for path in wanted):
         raise InputError(snapshot, f"{repo}@{revision} has no safetensors weights", key=repo)
-    staging = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    for path in wanted:
-        target = staging / path.relative_to(snapshot)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)  # follows the cache's symlinks: real files in `out`
-    shutil.rmtree(out, ignore_errors=True)
-    staging.rename(out)
+    with atomic_dir(out) as staging:
+        for path in wanted:
+            target = staging / path.relative_to(snapshot)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)  # follows the cache's symlinks: real files in `out`
     log.info("%s@%s -> %s (%d files)", repo, revision, out, len(wanted))
     return out
 

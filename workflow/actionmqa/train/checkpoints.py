@@ -1,4 +1,4 @@
-"""Finding the checkpoint to resume from, and publishing the final model in one rename.
+"""Finding the checkpoint to resume from.
 
 The Trainer writes ``trainer_state.json`` last when it saves a checkpoint (after the weights,
 the DeepSpeed shards and the optimizer state), so a checkpoint folder without it was cut short
@@ -8,7 +8,6 @@ by a kill and is not resumable.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 from pathlib import Path
@@ -47,16 +46,3 @@ def remove_incomplete(folder: Path) -> list[Path]:
         log.warning("removing incomplete checkpoint %s (no %s: killed while saving)", path, COMPLETE_MARKER)
         shutil.rmtree(path)
     return removed
-
-
-def staging_dir(final: Path) -> Path:
-    """A fixed sibling of ``final``, so every rank of a run writes into the same folder."""
-    return final.parent / f".{final.name}.partial"
-
-
-def publish(staging: Path, final: Path) -> None:
-    """Move a fully written model folder into place, replacing an older one."""
-    if final.exists():
-        shutil.rmtree(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staging, final)

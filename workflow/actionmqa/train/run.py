@@ -18,16 +18,14 @@ from typing import Any, Literal
 import torch
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, TrainingArguments
 
-from actionmqa.io import sha256_file, write_json
+from actionmqa.io import publish_dir, sha256_file, staging_dir, write_json
 from actionmqa.model.configuration import LlavaActionConfig
 from actionmqa.model.modeling import LlavaActionForConditionalGeneration
 from actionmqa.model.processing import ChatCollator, FrameProcessor
 from actionmqa.train.checkpoints import (
     checkpoint_step,
     latest_checkpoint,
-    publish,
     remove_incomplete,
-    staging_dir,
 )
 from actionmqa.train.data import (
     ClipCache,
@@ -192,7 +190,7 @@ def save_final(trainer: ActionTrainer, job: TrainJob, frame_processor: FrameProc
         (staging / TRAINING_ARGS_PICKLE).unlink(missing_ok=True)  # training.json says it without a pickle
         frame_processor.save_pretrained(staging)
         write_json(staging / "training.json", provenance(job, trainer.state.global_step))
-        publish(staging, job.final)
+        publish_dir(staging, job.final)
         log.info("final model saved to %s", job.final)
     trainer.accelerator.wait_for_everyone()
 
