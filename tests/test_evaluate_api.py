@@ -6,9 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,11 @@ from actionmqa.evaluate.clips import ClipSource
 from actionmqa.io import read_jsonl
 from actionmqa.prompts import mqa_prompt
 from actionmqa.video.synthetic import write_pattern_tree
+from loopback_chat import (
+    LoopbackChatServer,
+    no_proxy,  # noqa: F401 (an autouse fixture)
+    serve,
+)
 from tiny_llava_world import VIDEOS, mqa_records, write_benchmark
 
 FRAMES = 4
@@ -35,56 +38,19 @@ REPLIES = {
 MQA_SCHEMA_NAME = "MultiChoice_Response"
 
 
-class ChatServer(ThreadingHTTPServer):
-    """A /v1/chat/completions endpoint that answers each question from ``REPLIES``."""
+class ChatServer(LoopbackChatServer):
+    """Answers each question from ``REPLIES``."""
 
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), ChatHandler)
-        self.bodies: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-
-class ChatHandler(BaseHTTPRequestHandler):
-    server: ChatServer
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        with self.server.lock:
-            self.server.bodies.append(body)
+    def content(self, body: dict[str, Any]) -> str:
         system = body["messages"][0]["content"]
         record = next(r for r in RECORDS if system.endswith(mqa_prompt(r.options)))
-        content = json.dumps({"answer": REPLIES[record.uid]})
-        payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+        return json.dumps({"answer": REPLIES[record.uid]})
 
 
 @pytest.fixture
 def server() -> Iterator[ChatServer]:
-    chat_server = ChatServer()
-    thread = threading.Thread(target=chat_server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield chat_server
-    chat_server.shutdown()
-    chat_server.server_close()
+    with serve(ChatServer()) as chat_server:
+        yield chat_server
 
 
 @pytest.fixture

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,30 +24,16 @@ from actionmqa.sft.teacher_prompts import caption_system_prompt, qa_expansion_sy
 from actionmqa.sft.teacher_run import TeachRequest, teach, teacher_lines
 from actionmqa.teacher import TeacherClient, TeacherConfig
 from actionmqa.video.synthetic import write_pattern_tree
+from loopback_chat import (
+    LoopbackChatServer,
+    no_proxy,  # noqa: F401 (an autouse fixture)
+    serve,
+)
 from sft_tiny_world import TRAIN, write_mixture, write_sft_dir
 
 MODEL = "gpt-4o-2024-08-06"
 DISAGREED = "grab knife"
 _GROUND_TRUTH = re.compile(r"The ground-truth action is (.*)\.\n")
-
-
-class FakeTeacher(BaseHTTPRequestHandler):
-    server: TeacherServer
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        with self.server.lock:
-            self.server.bodies.append(body)
-        reply = {"choices": [{"index": 0, "message": {"role": "assistant", "content": _content(body)}}]}
-        payload = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
 
 
 def _content(body: dict[str, Any]) -> str:
@@ -76,38 +60,18 @@ def _content(body: dict[str, Any]) -> str:
     )
 
 
-class TeacherServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), FakeTeacher)
-        self.lock = threading.Lock()
-        self.bodies: list[dict[str, Any]] = []
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+class TeacherServer(LoopbackChatServer):
+    def content(self, body: dict[str, Any]) -> str:
+        return _content(body)
 
     def requests_for(self, schema: str) -> list[dict[str, Any]]:
         return [b for b in self.bodies if b["response_format"]["json_schema"]["name"] == schema]
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def server() -> Iterator[TeacherServer]:
-    teacher_server = TeacherServer()
-    thread = threading.Thread(
-        target=teacher_server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    yield teacher_server
-    teacher_server.shutdown()
-    teacher_server.server_close()
+    with serve(TeacherServer()) as teacher_server:
+        yield teacher_server
 
 
 def config(server: TeacherServer, cache_dir: Path) -> TeacherConfig:

@@ -7,12 +7,9 @@ import io
 import json
 import socket
 import threading
-import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -34,22 +31,17 @@ from actionmqa.teacher import (
 )
 from actionmqa.teacher.cache import request_key
 from actionmqa.teacher.transport import RetryPolicy, parse_retry_after
+from loopback_chat import (
+    LoopbackChatServer,
+    Reply,
+    no_proxy,  # noqa: F401 (an autouse fixture)
+    serve,
+)
 
 SECRET = "sk-test-0123456789-secret"
 KEY_ENV = "ACTIONMQA_TEST_TEACHER_KEY"
 
 # -- the server ------------------------------------------------------------------------------
-
-
-@dataclass
-class Scripted:
-    """One planned reply; ``content`` replaces the normal message content of a 200."""
-
-    status: int = 200
-    content: str | None = None
-    error_body: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
 
 
 def _user_text(body: dict[str, Any]) -> str:
@@ -71,35 +63,6 @@ def _normal_content(body: dict[str, Any]) -> str:
     return f"plain: {text}"
 
 
-@dataclass
-class ChatState:
-    """What the server saw; updated under ``lock`` by handler threads."""
-
-    plan: deque[Scripted] = field(default_factory=deque)
-    delay_s: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    calls: int = 0
-    in_flight: int = 0
-    max_in_flight: int = 0
-    bodies: list[dict[str, Any]] = field(default_factory=list)
-    authorizations: list[str | None] = field(default_factory=list)
-    frame_colours: list[tuple[int, int, int]] = field(default_factory=list)
-
-    def admit(self, body: dict[str, Any], authorization: str | None) -> Scripted:
-        with self.lock:
-            self.calls += 1
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            self.bodies.append(body)
-            self.authorizations.append(authorization)
-            self.frame_colours.extend(_decoded_frame_colours(body))
-            return self.plan.popleft() if self.plan else Scripted(delay_s=self.delay_s)
-
-    def leave(self) -> None:
-        with self.lock:
-            self.in_flight -= 1
-
-
 def _decoded_frame_colours(body: dict[str, Any]) -> list[tuple[int, int, int]]:
     """Mean RGB of every image part, decoded server-side with PIL."""
     content = body["messages"][1]["content"]
@@ -116,67 +79,41 @@ def _decoded_frame_colours(body: dict[str, Any]) -> list[tuple[int, int, int]]:
     return colours
 
 
-class ChatHandler(BaseHTTPRequestHandler):
-    server: ChatServer
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-        if self.path != "/v1/chat/completions":
-            self._send(404, b"not found", {})
-            return
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        state = self.server.state
-        scripted = state.admit(body, self.headers.get("Authorization"))
-        try:
-            time.sleep(scripted.delay_s)
-            if scripted.status != 200:
-                self._send(scripted.status, scripted.error_body.encode(), scripted.headers)
-                return
-            content = scripted.content if scripted.content is not None else _normal_content(body)
-            reply = {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}
-            self._send(200, json.dumps(reply).encode(), {"Content-Type": "application/json"})
-        except OSError:
-            pass  # the client gave up (timeout test)
-        finally:
-            state.leave()
-
-    def _send(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-
-class ChatServer(ThreadingHTTPServer):
-    daemon_threads = True
+class ChatServer(LoopbackChatServer):
+    """Answers from ``plan`` first (one planned ``Reply`` a request), then like a well-behaved model
+    after ``delay_s``; counts the requests in flight and decodes the frames it is sent."""
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), ChatHandler)
-        self.state = ChatState()
+        super().__init__()
+        self.plan: deque[Reply] = deque()
+        self.delay_s = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.frame_colours: list[tuple[int, int, int]] = []
 
     @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+    def calls(self) -> int:
+        return len(self.bodies)
 
+    def reply(self, body: dict[str, Any]) -> Reply:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.frame_colours.extend(_decoded_frame_colours(body))
+            return self.plan.popleft() if self.plan else Reply(delay_s=self.delay_s)
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+    def done(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
+    def content(self, body: dict[str, Any]) -> str:
+        return _normal_content(body)
 
 
 @pytest.fixture
 def server() -> Iterator[ChatServer]:
-    chat_server = ChatServer()
-    thread = threading.Thread(target=chat_server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield chat_server
-    chat_server.shutdown()
-    chat_server.server_close()
+    with serve(ChatServer()) as chat_server:
+        yield chat_server
 
 
 @pytest.fixture
@@ -233,7 +170,7 @@ MQA_FORMAT = {
 def test_structured_reply_and_request_shape(client: TeacherClient, server: ChatServer) -> None:
     result = client.chat("You answer MQA.", None, "C. open fridge", MQAResponse)
     assert result == MQAResponse(answer="C. open fridge")
-    assert server.state.bodies == [
+    assert server.bodies == [
         {
             "model": "gpt-4o-2024-08-06",
             "messages": [
@@ -276,20 +213,20 @@ def test_caption_schema_is_upstreams_strict_schema() -> None:
 
 def test_without_response_model_returns_text(client: TeacherClient, server: ChatServer) -> None:
     assert client.chat("sys", None, "hello", None) == "plain: hello"
-    assert "response_format" not in server.state.bodies[0]
+    assert "response_format" not in server.bodies[0]
 
 
 def test_malformed_reply_names_the_request_hash_and_is_not_cached(
     client: TeacherClient, server: ChatServer
 ) -> None:
-    server.state.plan.append(Scripted(content='{"answer": 42'))
+    server.plan.append(Reply(content='{"answer": 42'))
     key = request_key(client.request_body("sys", None, "q", MQAResponse))
     with pytest.raises(TeacherReplyError, match=key) as caught:
         client.chat("sys", None, "q", MQAResponse)
     assert "MQAResponse" in str(caught.value) and '{"answer": 42' in str(caught.value)
     assert not client.cache.path_for(key).exists()
     assert client.chat("sys", None, "q", MQAResponse) == MQAResponse(answer="q")
-    assert server.state.calls == 2
+    assert server.calls == 2
 
 
 # -- frames ----------------------------------------------------------------------------------
@@ -301,10 +238,10 @@ def test_frames_arrive_as_rgb_jpeg_data_urls(client: TeacherClient, server: Chat
     blue = np.zeros((16, 24, 3), dtype=np.uint8)
     blue[..., 2] = 255
     client.chat("sys", [red, blue], "", MQAResponse)
-    (user,) = [m for m in server.state.bodies[0]["messages"] if m["role"] == "user"]
+    (user,) = [m for m in server.bodies[0]["messages"] if m["role"] == "user"]
     assert [part["type"] for part in user["content"]] == ["text", "image_url", "image_url"]
     assert user["content"][0] == {"type": "text", "text": ""}
-    (r1, g1, b1), (r2, g2, b2) = server.state.frame_colours
+    (r1, g1, b1), (r2, g2, b2) = server.frame_colours
     assert r1 > 245 and g1 < 10 and b1 < 10  # red stays red: no BGR swap
     assert r2 < 10 and g2 < 10 and b2 > 245
 
@@ -318,9 +255,9 @@ def test_a_frame_that_is_not_rgb_uint8_is_refused(client: TeacherClient) -> None
 
 
 def test_two_500s_then_success(client: TeacherClient, server: ChatServer, sleeps: list[float]) -> None:
-    server.state.plan.extend([Scripted(status=500, error_body="oops"), Scripted(status=500)])
+    server.plan.extend([Reply(status=500, error_body="oops"), Reply(status=500)])
     assert client.chat("sys", None, "take cup", MQAResponse) == MQAResponse(answer="take cup")
-    assert server.state.calls == 3
+    assert server.calls == 3
     key = request_key(client.request_body("sys", None, "take cup", MQAResponse))
     policy = RetryPolicy(max_retries=3, base_s=0.5, max_s=8.0)
     assert sleeps == [policy.delay(0, key), policy.delay(1, key)]
@@ -328,39 +265,39 @@ def test_two_500s_then_success(client: TeacherClient, server: ChatServer, sleeps
 
 
 def test_429_honours_retry_after(client: TeacherClient, server: ChatServer, sleeps: list[float]) -> None:
-    server.state.plan.append(Scripted(status=429, error_body="slow down", headers={"Retry-After": "7"}))
+    server.plan.append(Reply(status=429, error_body="slow down", headers={"Retry-After": "7"}))
     assert client.chat("sys", None, "q", MQAResponse) == MQAResponse(answer="q")
-    assert server.state.calls == 2
+    assert server.calls == 2
     assert sleeps == [7.0]
 
 
 def test_400_is_not_retried(client: TeacherClient, server: ChatServer, sleeps: list[float]) -> None:
     body = json.dumps({"error": {"message": "Invalid schema for response_format 'X'", "type": "invalid"}})
-    server.state.plan.append(Scripted(status=400, error_body=body))
+    server.plan.append(Reply(status=400, error_body=body))
     with pytest.raises(TeacherHTTPError, match="HTTP 400") as caught:
         client.chat("sys", None, "q", MQAResponse)
     assert caught.value.status == 400
     assert "Invalid schema for response_format" in str(caught.value)
-    assert server.state.calls == 1 and sleeps == []
+    assert server.calls == 1 and sleeps == []
 
 
 def test_retries_run_out_on_persistent_503(
     server: ChatServer, tmp_path: Path, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = make_client(server.base_url, tmp_path, sleeps, monkeypatch, max_retries=2)
-    server.state.plan.extend(Scripted(status=503, error_body="overloaded") for _ in range(3))
+    server.plan.extend(Reply(status=503, error_body="overloaded") for _ in range(3))
     with pytest.raises(TeacherHTTPError, match="HTTP 503.*overloaded"):
         client.chat("sys", None, "q", MQAResponse)
-    assert server.state.calls == 3 and len(sleeps) == 2
+    assert server.calls == 3 and len(sleeps) == 2
 
 
 def test_timeout_is_retried(
     server: ChatServer, tmp_path: Path, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = make_client(server.base_url, tmp_path, sleeps, monkeypatch, timeout_s=0.3)
-    server.state.plan.append(Scripted(delay_s=1.0))
+    server.plan.append(Reply(delay_s=1.0))
     assert client.chat("sys", None, "q", MQAResponse) == MQAResponse(answer="q")
-    assert server.state.calls == 2 and len(sleeps) == 1
+    assert server.calls == 2 and len(sleeps) == 1
 
 
 def test_connection_refused_is_retried_then_reported(
@@ -391,12 +328,12 @@ def test_second_identical_call_is_served_from_cache(client: TeacherClient, serve
     first = client.chat("sys", [red], "q", MQAResponse)
     second = client.chat("sys", [red.copy()], "q", MQAResponse)
     assert first == second == MQAResponse(answer="q")
-    assert server.state.calls == 1
+    assert server.calls == 1
     key = request_key(client.request_body("sys", [red], "q", MQAResponse))
     entry = json.loads(client.cache.path_for(key).read_text())
     assert entry == {"content": '{"answer": "q"}', "model": "gpt-4o-2024-08-06", "request_sha256": key}
     client.chat("sys", [red], "another question", MQAResponse)
-    assert server.state.calls == 2
+    assert server.calls == 2
 
 
 def test_cache_survives_a_new_client(
@@ -404,7 +341,7 @@ def test_cache_survives_a_new_client(
 ) -> None:
     make_client(server.base_url, tmp_path, sleeps, monkeypatch).chat("sys", None, "q", None)
     again = make_client(server.base_url, tmp_path, sleeps, monkeypatch).chat("sys", None, "q", None)
-    assert again == "plain: q" and server.state.calls == 1
+    assert again == "plain: q" and server.calls == 1
 
 
 def test_a_damaged_cache_entry_names_its_file(client: TeacherClient) -> None:
@@ -425,7 +362,7 @@ def test_key_is_sent_as_bearer_and_written_nowhere(
     red = np.full((8, 8, 3), (255, 0, 0), dtype=np.uint8)
     client.chat("sys", [red], "q", MQAResponse)
     client.chat("sys", None, "plain", None)
-    assert server.state.authorizations == [f"Bearer {SECRET}", f"Bearer {SECRET}"]
+    assert server.authorizations == [f"Bearer {SECRET}", f"Bearer {SECRET}"]
     files = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
     assert len(files) == 2
     for path in files:
@@ -447,7 +384,7 @@ def test_no_key_variable_sends_no_authorization(
     server: ChatServer, tmp_path: Path, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_client(server.base_url, tmp_path, sleeps, monkeypatch, api_key_env=None).chat("s", None, "q", None)
-    assert server.state.authorizations == [None]
+    assert server.authorizations == [None]
 
 
 # -- concurrency -----------------------------------------------------------------------------
@@ -457,23 +394,23 @@ def test_map_bounds_concurrency_and_keeps_input_order(
     server: ChatServer, tmp_path: Path, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = make_client(server.base_url, tmp_path, sleeps, monkeypatch, max_concurrency=3)
-    server.state.delay_s = 0.15
+    server.delay_s = 0.15
     requests = [ChatRequest("sys", f"q{i}", response_model=MQAResponse) for i in range(9)]
     results = client.map(requests)
     assert [r.answer for r in results] == [f"q{i}" for i in range(9)]
-    assert server.state.calls == 9
-    assert server.state.max_in_flight == 3
+    assert server.calls == 9
+    assert server.max_in_flight == 3
 
 
 def test_concurrent_chat_callers_share_the_bound(
     server: ChatServer, tmp_path: Path, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = make_client(server.base_url, tmp_path, sleeps, monkeypatch, max_concurrency=2)
-    server.state.delay_s = 0.15
+    server.delay_s = 0.15
     callers = [threading.Thread(target=client.chat, args=("s", None, f"q{i}", None)) for i in range(6)]
     for caller in callers:
         caller.start()
     for caller in callers:
         caller.join()
-    assert server.state.calls == 6
-    assert server.state.max_in_flight == 2
+    assert server.calls == 6
+    assert server.max_in_flight == 2
