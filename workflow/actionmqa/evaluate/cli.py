@@ -32,7 +32,7 @@ def register(stages: Any) -> None:
         formatter_class=fmt,
     )
     _model(mqa)
-    mqa.add_argument("--benchmark", type=Path, required=True, help="frozen EK100-MQA JSONL")
+    _mqa_benchmark(mqa)
     _clips(mqa)
     _generation(mqa)
     _likelihood(mqa, "skip the option-likelihood view (one extra forward pass over all options per question)")
@@ -45,7 +45,7 @@ def register(stages: Any) -> None:
         formatter_class=fmt,
     )
     _model(sap)
-    sap.add_argument("--benchmark", type=Path, required=True, help="frozen EK100-MQA JSONL")
+    _mqa_benchmark(sap)
     sap.add_argument(
         "--first-pass", type=Path, required=True, help="per-question predictions of 'eval mqa' on it"
     )
@@ -95,19 +95,19 @@ def register(stages: Any) -> None:
     )
     bench.add_argument("--seed", type=int, default=0, help="seed of lmms-eval's random fallbacks")
     bench.add_argument("--subtitles", action="store_true", help="Video-MME w/ subtitles; LongVideoBench _i")
-    bench.add_argument("--backend", choices=("pyav", "decord"), default="pyav", help="video decoder")
+    _backend(bench)
     bench.add_argument("--batch-size", type=positive_int, default=1, help="questions per generate call")
     bench.add_argument(
         "--max-new-tokens", type=positive_int, help="generation cap (default: the task's lmms-eval cap)"
     )
-    bench.add_argument("--limit", type=positive_int, help="evaluate only the first N questions")
+    _limit(bench)
     _outputs(bench, "--predictions")
     bench.set_defaults(func=_bench)
 
     api = verbs.add_parser(
         "api", help="an OpenAI-compatible API model on EK100-MQA (the GPT-4o baseline)", formatter_class=fmt
     )
-    api.add_argument("--benchmark", type=Path, required=True, help="frozen EK100-MQA JSONL")
+    _mqa_benchmark(api)
     api.add_argument(
         "--teacher-config", type=Path, required=True, help="YAML/JSON of actionmqa.teacher.TeacherConfig"
     )
@@ -115,7 +115,7 @@ def register(stages: Any) -> None:
     api.add_argument(
         "--batch-size", type=positive_int, default=32, help="clips decoded per round of requests"
     )
-    api.add_argument("--limit", type=positive_int, help="evaluate only the first N questions")
+    _limit(api)
     _outputs(api, "--predictions")
     api.set_defaults(func=_api)
 
@@ -127,6 +127,10 @@ def _model(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, required=True, help="saved model folder")
 
 
+def _mqa_benchmark(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--benchmark", type=Path, required=True, help="frozen EK100-MQA JSONL")
+
+
 def _annotations(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--annotations-dir", type=Path, required=True, help="EK100 annotations folder")
     parser.add_argument("--split", default="validation", help="the split the clips belong to")
@@ -135,8 +139,16 @@ def _annotations(parser: argparse.ArgumentParser) -> None:
 def _clips(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--video-root", type=Path, required=True, help="root of the EK100 videos")
     parser.add_argument("--layout", choices=("whole", "chunks"), required=True, help="video file layout")
-    parser.add_argument("--backend", choices=("pyav", "decord"), default="pyav", help="video decoder")
+    _backend(parser)
     parser.add_argument("--frames", type=positive_int, default=8, help="frames per clip")
+
+
+def _backend(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=("pyav", "decord"), default="pyav", help="video decoder")
+
+
+def _limit(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--limit", type=positive_int, help="evaluate only the first N questions")
 
 
 def _generation(parser: argparse.ArgumentParser) -> None:
@@ -147,7 +159,7 @@ def _generation(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--batch-size", type=positive_int, default=8, help="questions per generate call")
     parser.add_argument("--max-new-tokens", type=positive_int, default=32, help="generation length cap")
-    parser.add_argument("--limit", type=positive_int, help="evaluate only the first N questions")
+    _limit(parser)
 
 
 def _likelihood(parser: argparse.ArgumentParser, help_text: str) -> None:
