@@ -56,6 +56,11 @@ def run(*argv: str) -> None:
     args.func(args)
 
 
+def probe(video_root, segments, out) -> None:
+    """``video probe`` of a tree of whole video files."""
+    run("probe", "--video-root", video_root, "--layout", "whole", "--segments", segments, "--out", out)
+
+
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
@@ -65,17 +70,7 @@ def tree(tmp_path_factory):
 
 def test_probe_indexes_videos_and_lists_segments_past_the_end(tree, tmp_path):
     csv_path = write_segments(tmp_path / "EPIC_100_validation.csv")
-    run(
-        "probe",
-        "--video-root",
-        tree / "videos",
-        "--layout",
-        "whole",
-        "--segments",
-        csv_path,
-        "--out",
-        tmp_path / "index.json",
-    )
+    probe(tree / "videos", csv_path, tmp_path / "index.json")
     index = json.loads((tmp_path / "index.json").read_text())
     assert index["layout"] == "whole" and index["n_videos"] == 2 and index["n_segments"] == 3
     assert index["videos"]["P01_01"] == {
@@ -143,17 +138,7 @@ def test_probe_missing_video_names_the_file(tree, tmp_path):
         tmp_path / "s.csv", ROWS + [("P03_01_0", "P03", "P03_01", "00:00:00.00", "00:00:01.00")]
     )
     with pytest.raises(InputError, match="not found") as err:
-        run(
-            "probe",
-            "--video-root",
-            tree / "videos",
-            "--layout",
-            "whole",
-            "--segments",
-            csv_path,
-            "--out",
-            tmp_path / "index.json",
-        )
+        probe(tree / "videos", csv_path, tmp_path / "index.json")
     assert err.value.path == str(tree / "videos" / "P03" / "videos" / "P03_01.MP4")
     assert not (tmp_path / "index.json").exists()
 
@@ -163,17 +148,7 @@ def test_probe_finds_a_truncated_tail(tmp_path):
     path = layout.path("P01", "P01_01")
     path.write_bytes(path.read_bytes()[: path.stat().st_size * 2 // 3])
     with pytest.raises(InputError, match="truncated") as err:
-        run(
-            "probe",
-            "--video-root",
-            tmp_path / "videos",
-            "--layout",
-            "whole",
-            "--segments",
-            write_segments(tmp_path / "s.csv", ROWS[:1]),
-            "--out",
-            tmp_path / "i.json",
-        )
+        probe(tmp_path / "videos", write_segments(tmp_path / "s.csv", ROWS[:1]), tmp_path / "i.json")
     assert err.value.path == str(path)
 
 
@@ -182,34 +157,14 @@ def test_probe_segment_starting_after_the_end_names_csv_row(tree, tmp_path):
         tmp_path / "s.csv", ROWS + [("P01_01_9", "P01", "P01_01", "00:00:07.00", "00:00:08.00")]
     )
     with pytest.raises(InputError, match="after the last frame") as err:
-        run(
-            "probe",
-            "--video-root",
-            tree / "videos",
-            "--layout",
-            "whole",
-            "--segments",
-            csv_path,
-            "--out",
-            tmp_path / "index.json",
-        )
+        probe(tree / "videos", csv_path, tmp_path / "index.json")
     assert (err.value.path, err.value.row, err.value.key) == (str(csv_path), 3, "start_timestamp")
 
 
 def test_malformed_timestamp_names_csv_row_and_column(tree, tmp_path):
     csv_path = write_segments(tmp_path / "s.csv", [("P01_01_0", "P01", "P01_01", "00:00:00.00", "1.5")])
     with pytest.raises(InputError, match="HH:MM:SS") as err:
-        run(
-            "probe",
-            "--video-root",
-            tree / "videos",
-            "--layout",
-            "whole",
-            "--segments",
-            csv_path,
-            "--out",
-            tmp_path / "index.json",
-        )
+        probe(tree / "videos", csv_path, tmp_path / "index.json")
     assert (err.value.row, err.value.key) == (0, "stop_timestamp")
 
 
