@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 
 def chat_sample(task_prompt: str, frames: np.ndarray, duration: float | None = None) -> ChatSample:
-    """The upstream ChatML user turn around ``task_prompt`` (as ``mqa.question`` builds it).
+    """The upstream ChatML user turn around ``task_prompt`` (``mqa.question``: the MQA prompt).
 
     With ``duration`` the time instruction states it and the frame count; callers pass the
     unclipped span, as upstream does.

@@ -11,18 +11,19 @@ Options are lettered A.. in the record's order, the order the benchmark froze.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from actionmqa.answers import score_mqa_output
 from actionmqa.errors import InputError
+from actionmqa.evaluate.answering import answer_all, chat_sample
 from actionmqa.evaluate.generation import Generate
 from actionmqa.evaluate.likelihood import ScoreAnswers, best_answer
 from actionmqa.model.processing import ChatSample
 from actionmqa.mqa.records import MQARecord
-from actionmqa.prompts import chat_prompt, llava_user_text, mqa_answer, mqa_prompt, time_instruction
+from actionmqa.prompts import mqa_answer, mqa_prompt
 from actionmqa.video.readers import ClipRequest
 
 SUMMARY_ACCURACIES = ("accuracy", "accuracy_strict", "accuracy_likelihood")
@@ -36,11 +37,8 @@ def clip_request(record: MQARecord, n_frames: int) -> ClipRequest:
 
 def question(record: MQARecord, frames: np.ndarray, with_time_instruction: bool) -> ChatSample:
     """The §1.4 prompt in ChatML; the time instruction states the unclipped span, as upstream."""
-    timing = (
-        time_instruction(record.end_sec - record.start_sec, len(frames)) if with_time_instruction else None
-    )
-    user = llava_user_text(mqa_prompt(record.options), time_instruction=timing)
-    return ChatSample(prompt=chat_prompt(user), frames=frames)
+    duration = record.end_sec - record.start_sec if with_time_instruction else None
+    return chat_sample(mqa_prompt(record.options), frames, duration)
 
 
 def option_answers(record: MQARecord) -> list[str]:
@@ -73,17 +71,6 @@ def check_unique_uids(records: Sequence[MQARecord]) -> None:
         raise InputError(None, f"benchmark uids repeat: {repeated[:5]}", key="uid")
 
 
-def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def evaluate(
     clips: Iterable[tuple[MQARecord, np.ndarray]],
     generate: Generate,
@@ -92,12 +79,11 @@ def evaluate(
     with_time_instruction: bool,
 ) -> list[dict[str, Any]]:
     """Prediction rows for ``(record, frames)`` pairs, in the order they come (readers go by video)."""
+    questions = ((record, question(record, frames, with_time_instruction)) for record, frames in clips)
     rows = []
-    for batch in _batches(clips, batch_size):
-        questions = [question(record, frames, with_time_instruction) for record, frames in batch]
-        for (record, _), asked, raw in zip(batch, questions, generate(questions), strict=True):
-            scores = None if score_answers is None else score_answers(asked, option_answers(record))
-            rows.append(prediction(record, raw, scores))
+    for record, asked, raw in answer_all(questions, generate, batch_size):
+        scores = None if score_answers is None else score_answers(asked, option_answers(record))
+        rows.append(prediction(record, raw, scores))
     return rows
 
 
