@@ -15,7 +15,12 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+ModelT = TypeVar("ModelT", bound="BaseModel")
 
 
 @contextlib.contextmanager
@@ -94,20 +99,40 @@ def write_jsonl(path: str | Path, records: Iterable[Any]) -> int:
     return n
 
 
+def _jsonl_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of a JSONL file with their 1-based line numbers."""
+    with open(path, encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if line.strip():
+                yield lineno, line
+
+
 def read_jsonl(path: str | Path) -> list[Any]:
     """Read a JSONL file; a malformed line raises an error naming the file and line."""
     from actionmqa.errors import InputError
 
     records = []
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise InputError(path, f"line {lineno} is not valid JSON ({exc.msg})") from exc
+    for lineno, line in _jsonl_lines(path):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise InputError(path, f"line {lineno} is not valid JSON ({exc.msg})") from exc
     return records
+
+
+def read_jsonl_models(path: str | Path, model: type[ModelT], what: str) -> Iterator[tuple[int, ModelT]]:
+    """Each line of a JSONL file as a validated ``model``, with its line number; a line that is not
+    valid JSON or not a valid ``what`` raises ``InputError`` naming the file and line (``row``)."""
+    from pydantic import ValidationError
+
+    from actionmqa.errors import InputError
+
+    for lineno, line in _jsonl_lines(path):
+        try:
+            record = model.model_validate(json.loads(line))
+        except (json.JSONDecodeError, ValidationError) as exc:
+            raise InputError(path, f"not a valid {what}: {exc}", row=lineno) from exc
+        yield lineno, record
 
 
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:

@@ -6,12 +6,11 @@ whose answer does not point at the ground truth or whose options repeat.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
-from actionmqa.errors import InputError
+from actionmqa.io import read_jsonl_models
 
 
 class MQARecord(BaseModel):
@@ -54,13 +53,4 @@ class MQARecord(BaseModel):
 
 def read_benchmark(path: Path) -> list[MQARecord]:
     """All records of a benchmark file; a bad line raises ``InputError`` naming its line number."""
-    records = []
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(MQARecord.model_validate(json.loads(line)))
-            except (json.JSONDecodeError, ValidationError) as exc:
-                raise InputError(path, f"not a valid MQA record: {exc}", row=lineno) from exc
-    return records
+    return [record for _, record in read_jsonl_models(path, MQARecord, "MQA record")]

@@ -10,15 +10,15 @@ counted and listed in the manifest.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from actionmqa.errors import InputError
+from actionmqa.io import read_jsonl_models
 from actionmqa.sft.segments import Segment
 
 #: The ``teacher`` of records made from toy-world scenes: they stand in for GPT-4o outputs.
@@ -134,16 +134,9 @@ def _read_lines(path: Path, model: type[Line]) -> list[Line]:
     """Validated lines; a bad or repeated narration id names the file and line number."""
     lines: list[Line] = []
     seen: set[str] = set()
-    with open(path, encoding="utf-8") as handle:
-        for lineno, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                line = model.model_validate(json.loads(text))
-            except (json.JSONDecodeError, ValidationError) as exc:
-                raise InputError(path, f"not a valid {model.__name__} ({exc})", row=lineno) from exc
-            if line.narration_id in seen:
-                raise InputError(path, f"narration id {line.narration_id} appears twice", row=lineno)
-            seen.add(line.narration_id)
-            lines.append(line)
+    for lineno, line in read_jsonl_models(path, model, model.__name__):
+        if line.narration_id in seen:
+            raise InputError(path, f"narration id {line.narration_id} appears twice", row=lineno)
+        seen.add(line.narration_id)
+        lines.append(line)
     return lines

@@ -13,7 +13,6 @@ evaluation does.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -23,9 +22,9 @@ from typing import Protocol
 
 import numpy as np
 import torch
-from pydantic import ValidationError
 
 from actionmqa.errors import InputError
+from actionmqa.io import read_jsonl_models
 from actionmqa.model.processing import ChatCollator, ChatSample
 from actionmqa.prompts import chat_prompt
 from actionmqa.sft.records import SFTRecord
@@ -36,16 +35,7 @@ log = logging.getLogger(__name__)
 
 def read_sft(paths: Sequence[Path]) -> list[SFTRecord]:
     """Every record of every file, in order; a bad line raises ``InputError`` naming file and line."""
-    records = []
-    for path in paths:
-        with open(path, encoding="utf-8") as handle:
-            for lineno, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    records.append(SFTRecord.model_validate(json.loads(line)))
-                except (json.JSONDecodeError, ValidationError) as exc:
-                    raise InputError(path, f"not a valid SFT record: {exc}", row=lineno) from exc
+    records = [record for path in paths for _, record in read_jsonl_models(path, SFTRecord, "SFT record")]
     repeated = sorted(key for key, count in Counter(record.id for record in records).items() if count > 1)
     if repeated:
         raise InputError(paths[0], f"SFT record ids repeat across the inputs: {repeated[:5]}", key="id")
