@@ -16,44 +16,19 @@ PACKAGE_ROOT = Path(workflow.basedir) / "workflow"
 shell.prefix(f"set -euo pipefail; export PYTHONPATH='{PACKAGE_ROOT}'${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
 
 sys.path.insert(0, str(PACKAGE_ROOT))
-from actionmqa.config import config_errors, format_config_errors, load_schema
+from actionmqa.config import config_errors, format_config_errors, load_schema, reference_errors
 
 SCHEMA = Path(workflow.basedir) / "config" / "schemas" / "config.schema.yaml"
 if problems := config_errors(config, load_schema(SCHEMA)):
     raise WorkflowError(format_config_errors("schema: config/schemas/config.schema.yaml", problems))
 validate(config, "../config/schemas/config.schema.yaml")  # fills in the schema's defaults
 
+if problems := reference_errors(config):
+    raise WorkflowError(format_config_errors("names that must refer to defined entries", problems))
+
 DATASET = config["dataset"]
 SPLITS = ("train", "validation")
 DISTRACTORS = ("random", "medium", "hard")
-
-if DATASET == "ek100" and not config["videos"]["root"]:
-    raise WorkflowError("config key 'videos.root': dataset ek100 needs the root of the EK100 videos")
-if config["specialist"]["primary"] not in config["specialist"]["variants"]:
-    raise WorkflowError(
-        f"config key 'specialist.primary': '{config['specialist']['primary']}' is not one of "
-        f"the specialist variants {sorted(config['specialist']['variants'])}"
-    )
-_sources = {f"mqa.distractors.{k}": v for k, v in config["mqa"]["distractors"].items()}
-_sources |= {f"sft.hard_mqa.{k}": v for k, v in config["sft"]["hard_mqa"].items()}
-for _key, _source in _sources.items():
-    if _source.get("specialist") and _source["specialist"] not in config["specialist"]["variants"]:
-        raise WorkflowError(
-            f"config key '{_key}.specialist': '{_source['specialist']}' is not one of "
-            f"the specialist variants {sorted(config['specialist']['variants'])}"
-        )
-_model_refs = {f"evaluate.models[{i}]": name for i, name in enumerate(config["evaluate"]["models"])}
-_model_refs |= {f"models.{k}.finetune": v["finetune"] for k, v in config["models"].items() if "finetune" in v}
-for _key, _name in _model_refs.items():
-    if _name not in config["models"]:
-        raise WorkflowError(f"config key '{_key}': no model '{_name}' in models ({sorted(config['models'])})")
-for _name, _spec in config["models"].items():
-    if _spec.get("build") == "toy_base" and DATASET != "toy":
-        raise WorkflowError(f"config key 'models.{_name}.build': toy_base exists only for dataset toy")
-if DATASET == "ek100" and config["evaluate"]["benchmarks"] and not config["evaluate"]["benchmark_root"]:
-    raise WorkflowError("config key 'evaluate.benchmark_root': dataset ek100 needs the folder of the five benchmarks")
-if DATASET == "ek100" and config["sft"]["clip_texts"] == "scenes":
-    raise WorkflowError("config key 'sft.clip_texts': scene descriptions exist only for the toy world")
 
 
 wildcard_constraints:

@@ -42,3 +42,61 @@ def format_config_errors(config_file_hint: str, errors: list[str]) -> str:
     """One message listing all problems, for the workflow to raise at load time."""
     head = f"invalid configuration ({config_file_hint}):"
     return "\n  ".join([head, *errors])
+
+
+def reference_errors(config: Mapping[str, Any]) -> list[str]:
+    """Cross-key problems a JSON schema cannot express: names that must refer to defined entries.
+
+    Runs after the schema's defaults are filled in, so every section is present.
+    """
+    problems: list[str] = []
+    dataset = config["dataset"]
+    variants = sorted(config["specialist"]["variants"])
+    models = config["models"]
+
+    def need(condition: bool, key: str, problem: str) -> None:
+        if not condition:
+            problems.append(f"config key '{key}': {problem}")
+
+    need(
+        dataset != "ek100" or bool(config["videos"]["root"]),
+        "videos.root",
+        "dataset ek100 needs the root of the EK100 videos",
+    )
+    primary = config["specialist"]["primary"]
+    need(
+        primary in variants,
+        "specialist.primary",
+        f"'{primary}' is not one of the specialist variants {variants}",
+    )
+    sources = {f"mqa.distractors.{k}": v for k, v in config["mqa"]["distractors"].items()}
+    sources |= {f"sft.hard_mqa.{k}": v for k, v in config["sft"]["hard_mqa"].items()}
+    for key, source in sources.items():
+        name = source.get("specialist")
+        need(
+            name is None or name in variants,
+            f"{key}.specialist",
+            f"'{name}' is not one of the specialist variants {variants}",
+        )
+    references = {f"evaluate.models[{i}]": name for i, name in enumerate(config["evaluate"]["models"])}
+    references |= {f"models.{k}.finetune": v["finetune"] for k, v in models.items() if "finetune" in v}
+    for key, name in references.items():
+        need(name in models, key, f"no model '{name}' in models ({sorted(models)})")
+    for name, spec in models.items():
+        need(
+            spec.get("build") != "toy_base" or dataset == "toy",
+            f"models.{name}.build",
+            "toy_base exists only for dataset toy",
+        )
+    if dataset == "ek100":
+        need(
+            not config["evaluate"]["benchmarks"] or bool(config["evaluate"]["benchmark_root"]),
+            "evaluate.benchmark_root",
+            "dataset ek100 needs the folder of the five benchmarks",
+        )
+        need(
+            config["sft"]["clip_texts"] != "scenes",
+            "sft.clip_texts",
+            "scene descriptions exist only for the toy world",
+        )
+    return problems
