@@ -70,3 +70,24 @@ def test_answer_positions_spread_over_the_letters() -> None:
 
 def test_not_in_the_papers_mixture_by_default() -> None:
     assert MixtureConfig().generic_mc.fraction == 0.0
+
+
+def test_inline_layout_lists_the_options_on_one_line_as_mqa_does() -> None:
+    segments, texts = world()
+    task = GenericMC(texts, answer_pools(texts, segments), k=5, fraction=1.0, seed=0, inline_fraction=1.0)
+    (sample,) = task.samples(segments[3])
+    (lined,) = GenericMC(texts, answer_pools(texts, segments), k=5, fraction=1.0, seed=0).samples(segments[3])
+    options = [line[3:] for line in lined.prompt.split("\n")[1:-1]]
+    assert sample.prompt == (
+        "What colour is the cup? Given multiple choices, format your answer briefly such as 'A. move knife'. \n"
+        "Here are the options you are selecting:\n" + ", ".join(f"{'ABCDE'[i]}. {o}" for i, o in enumerate(options))
+    )
+    assert sample.answer == lined.answer  # same options, order and answer; only the layout differs
+
+
+def test_inline_fraction_mixes_both_layouts() -> None:
+    segments, texts = world(n=60)
+    task = GenericMC(texts, answer_pools(texts, segments), k=5, fraction=1.0, seed=1, inline_fraction=0.5)
+    inline = [task.samples(clip)[0].prompt.startswith("What colour is the cup? Given") for clip in segments]
+    assert 15 < sum(inline) < 45
+    assert MixtureConfig.model_validate({"generic_mc": {"fraction": 1.0, "inline_fraction": 0.5}}).generic_mc.inline_fraction == 0.5

@@ -20,6 +20,8 @@ __all__ = [
     "chat_prompt",
     "direct_narration_prompt",
     "format_options",
+    "generic_mc_inline_prompt",
+    "generic_mc_prompt",
     "gpt_benchmark_system_prompt",
     "letter",
     "llava_user_text",
@@ -81,6 +83,19 @@ def generic_mc_prompt(question: str, options: Sequence[str]) -> str:
     """
     lines = [question, *(f"{letter(i)}. {text}" for i, text in enumerate(options)), ANSWER_WITH_LETTER]
     return "\n".join(lines)
+
+
+_INLINE_OPTIONS_HEADER = "Here are the options you are selecting:\n"
+
+
+def generic_mc_inline_prompt(question: str, options: Sequence[str]) -> str:
+    """General multiple choice with its options on one line and a worked answer format.
+
+    The other layout of the base model's general instruction data (real instruction sets mix
+    many): ``question``, the MQA prompt's format instruction, then ``"A. t0, B. t1, ..."`` on one
+    line, so that a base model meets that layout on general questions before any action MQA.
+    """
+    return f"{question} {_MQA_INSTRUCTION}\n{_INLINE_OPTIONS_HEADER}{format_options(options)}"
 
 
 def prior_actions_prompt(

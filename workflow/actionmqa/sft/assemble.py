@@ -83,7 +83,10 @@ def make_generators(
             OpenQA(inputs.clip_texts, mixture.open_qa.pairs_per_clip, mixture.open_qa.fraction, seed)
         )
         answers = answer_pools(inputs.clip_texts, segments)
-        generators.append(GenericMC(inputs.clip_texts, answers, k, mixture.generic_mc.fraction, seed))
+        generic = mixture.generic_mc
+        generators.append(
+            GenericMC(inputs.clip_texts, answers, k, generic.fraction, seed, generic.inline_fraction)
+        )
     return [generator for generator in generators if generator.fraction > 0]
 
 

@@ -19,6 +19,7 @@ from actionmqa.seeding import rng_for
 
 __all__ = [
     "MixtureConfig",
+    "GenericMCShare",
     "OpenQAShare",
     "PriorActionsShare",
     "ReplayShare",
@@ -64,6 +65,16 @@ class OpenQAShare(TaskShare):
     pairs_per_clip: int = Field(default=3, ge=1)
 
 
+class GenericMCShare(TaskShare):
+    """General multiple choice; ``inline_fraction`` of its questions list the options on one line.
+
+    The rest use lmms-eval's one-option-per-line layout (:func:`actionmqa.prompts.generic_mc_prompt`).
+    """
+
+    fraction: float = Field(default=0.0, ge=0.0, le=1.0)
+    inline_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
 class ReplayShare(TaskShare):
     """General-video replay: LLaVA-Video-178K JSON files (relative paths from the working directory).
 
@@ -95,7 +106,7 @@ class MixtureConfig(_Strict):
     open_qa: OpenQAShare = OpenQAShare()
     #: General multiple-choice QA over the teacher's QA pairs with random distractors: the toy
     #: base model's stand-in for general instruction data; not in the paper's mixture.
-    generic_mc: TaskShare = TaskShare(fraction=0.0)
+    generic_mc: GenericMCShare = GenericMCShare()
     replay: ReplayShare = ReplayShare()
 
     @property

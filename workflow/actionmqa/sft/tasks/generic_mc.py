@@ -5,6 +5,8 @@ was trained on general video QA, so that it answers in the ``"X. text"`` format 
 sees an action question. Each clip contributes one of its QA pairs (drawn with
 ``rng_for(seed, key, "generic_mc")``) as a K-way question whose wrong options are other train
 clips' answers to the same question, drawn at random: easy distractors, unlike hard MQA.
+A share ``inline_fraction`` of the questions is laid out as the MQA prompt lays out its options
+(one line, ``"A. x, B. y"``, with its format instruction); the rest as lmms-eval does.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from actionmqa.prompts import generic_mc_prompt, mqa_answer
+from actionmqa.prompts import generic_mc_inline_prompt, generic_mc_prompt, mqa_answer
 from actionmqa.seeding import rng_for
 from actionmqa.sft.clip_texts import ClipTexts
 from actionmqa.sft.segments import Segment
@@ -40,6 +42,7 @@ class GenericMC:
     k: int
     fraction: float
     seed: int
+    inline_fraction: float = 0.0
     name: str = TASK
 
     def samples(self, segment: Segment) -> list[Sample] | Skip:
@@ -57,6 +60,7 @@ class GenericMC:
         options = [pair.answer, *wrong]
         order = [int(i) for i in rng.permutation(self.k)]
         shown = [options[i] for i in order]
-        prompt = generic_mc_prompt(pair.question, shown)
+        inline = rng.random() < self.inline_fraction
+        prompt = (generic_mc_inline_prompt if inline else generic_mc_prompt)(pair.question, shown)
         answer = mqa_answer(order.index(0), pair.answer)
         return [Sample(self.name, QUESTION_TYPE, prompt, answer, teacher=text.teacher, part=part)]
