@@ -1,5 +1,6 @@
 # Config validation, the command every rule calls, and the input functions (get_*) of the DAG.
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -16,7 +17,13 @@ PACKAGE_ROOT = Path(workflow.basedir) / "workflow"
 shell.prefix(f"set -euo pipefail; export PYTHONPATH='{PACKAGE_ROOT}'${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
 
 sys.path.insert(0, str(PACKAGE_ROOT))
-from actionmqa.config import config_errors, format_config_errors, load_schema, reference_errors
+from actionmqa.config import (
+    config_errors,
+    format_config_errors,
+    load_schema,
+    reference_errors,
+    unpinned_downloads,
+)
 
 SCHEMA = Path(workflow.basedir) / "config" / "schemas" / "config.schema.yaml"
 if problems := config_errors(config, load_schema(SCHEMA)):
@@ -25,6 +32,15 @@ validate(config, "../config/schemas/config.schema.yaml")  # fills in the schema'
 
 if problems := reference_errors(config):
     raise WorkflowError(format_config_errors("names that must refer to defined entries", problems))
+
+# Downloads whose bytes the config does not fix: refused by a frozen run, else loud warnings.
+if problems := unpinned_downloads(config):
+    if config["frozen"]:
+        raise WorkflowError(format_config_errors("frozen: true needs every download pinned", problems))
+    print(
+        "\n  ".join(["WARNING: unpinned downloads (frozen: true would refuse them):", *problems]),
+        file=sys.stderr,
+    )
 
 DATASET = config["dataset"]
 SPLITS = ("train", "validation")
@@ -78,8 +94,9 @@ def get_source_video_root(wildcards=None):
 
 
 def get_source_videos(wildcards=None):
-    """What the DAG can track of the source videos: the toy render (EK100 videos are the user's)."""
-    return ["results/toy/world/videos"] if DATASET == "toy" else []
+    """What the DAG can track of the source videos: the toy render, or the report proving every
+    EK100 video the annotations need is in the user's root (fetched first when configured)."""
+    return ["results/toy/world/videos"] if DATASET == "toy" else [f"results/{DATASET}/video/source.json"]
 
 
 def get_read_video_root(wildcards=None):
@@ -228,7 +245,26 @@ def get_benchmark_data(wildcards=None):
 
 
 def get_benchmark_inputs(wildcards=None):
-    return ["results/toy/benchmarks/manifest.json"] if DATASET == "toy" else []
+    """The toy benchmarks' manifest, or the manifest of each benchmark's fetched (or checked)
+    folder: the one of ``wildcards.benchmark`` when there is one, else all evaluated ones."""
+    if DATASET == "toy":
+        return ["results/toy/benchmarks/manifest.json"]
+    names = [wildcards.benchmark] if hasattr(wildcards, "benchmark") else config["evaluate"]["benchmarks"]
+    return [f"results/{DATASET}/benchmarks/{name}.json" for name in names]
+
+
+def hub_args(spec):
+    """``--repo R --revision V [--allow-pattern G ...]`` of a hub source, shell-quoted (globs!)."""
+    args = ["--repo", spec["hub"], "--revision", spec["revision"]]
+    if spec.get("allow_patterns"):
+        args += ["--allow-pattern", *spec["allow_patterns"]]
+    return " ".join(shlex.quote(a) for a in args)
+
+
+def get_benchmark_source_args(wildcards):
+    """Hub arguments of ``bench fetch`` for a benchmark with a source; none: check the folder only."""
+    spec = config["evaluate"]["benchmark_sources"].get(wildcards.benchmark)
+    return hub_args(spec) if spec else ""
 
 
 def get_mqa_files(wildcards=None):
@@ -237,3 +273,4 @@ def get_mqa_files(wildcards=None):
         for split in config["mqa"]["splits"]
         for distractors in DISTRACTORS
     ]
+

@@ -1,6 +1,8 @@
 # Stage "data": EK100-format annotations and videos, validated, plus the label map.
 #   toy:   the toy kitchen world is rendered (annotations, videos, scene descriptions)
 #   ek100: annotations are downloaded at a pinned commit (sha256 checked); videos are the user's
+#          root in the official layout, checked (or its missing videos fetched, md5-checked);
+#          the five benchmarks come from their hub datasets at pinned revisions (or the user's)
 
 
 rule data:
@@ -39,13 +41,59 @@ rule fetch_annotations:
     params:
         base_url=config["annotations"]["base_url"],
         files=config["annotations"]["files"],
+        pins="".join(
+            f" --sha256 {name}={digest}" for name, digest in sorted(config["annotations"]["sha256"].items())
+        )
+        + (" --require-sha256" if config["frozen"] else ""),
     log:
         "logs/ek100/fetch_annotations.log",
     conda:
         "../envs/data.yaml"
     shell:
         "python -m actionmqa data fetch --base-url {params.base_url} --out results/ek100/annotations"
-        " --files {params.files} > {log} 2>&1"
+        " --files {params.files}{params.pins} > {log} 2>&1"
+
+
+rule source_videos:
+    input:
+        segments=expand("{dir}/EPIC_100_{split}.csv", dir=get_annotations_dir(), split=SPLITS),
+    output:
+        "results/{dataset}/video/source.json",
+    params:
+        root=get_source_video_root,
+        verb="fetch-videos" if config["videos"]["download"]["enabled"] else "check-videos",
+        download="".join(
+            f" --{key.replace('_', '-')} {shlex.quote(config['videos']['download'][key])}"
+            for key in ("epic_55_url", "epic_100_url", "tables_url")
+            if config["videos"]["download"]["enabled"]
+        ),
+    resources:
+        runtime=24 * 60,
+    log:
+        "logs/{dataset}/source_videos.log",
+    conda:
+        "../envs/data.yaml"
+    shell:
+        "python -m actionmqa data {params.verb} --video-root {params.root} --segments {input.segments}"
+        " --out {output}{params.download} > {log} 2>&1"
+
+
+rule fetch_benchmark:
+    output:
+        # written last, once <benchmark_root>/<benchmark> holds the layout the adapter reads
+        "results/{dataset}/benchmarks/{benchmark}.json",
+    params:
+        folder=lambda wildcards: f"{get_benchmark_data()}/{wildcards.benchmark}",
+        source=get_benchmark_source_args,
+    resources:
+        runtime=24 * 60,
+    log:
+        "logs/{dataset}/fetch_benchmark_{benchmark}.log",
+    conda:
+        "../envs/evaluate.yaml"
+    shell:
+        "python -m actionmqa bench fetch --benchmark {wildcards.benchmark} --data {params.folder}"
+        " {params.source} --manifest {output} > {log} 2>&1"
 
 
 rule validate_annotations:

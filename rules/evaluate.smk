@@ -116,7 +116,7 @@ rule eval_recognition:
 rule eval_bench:
     input:
         model=lambda wildcards: get_model_dir(wildcards.model),
-        data=get_benchmark_inputs(),
+        data=get_benchmark_inputs,
     output:
         summary="results/{dataset}/eval/{model}/{benchmark}.json",
         predictions="results/{dataset}/eval/{model}/{benchmark}.predictions.jsonl",

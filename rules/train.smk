@@ -119,15 +119,15 @@ rule fetch_checkpoint:
     output:
         directory("results/{dataset}/checkpoints/{model}"),
     params:
-        repo=lambda wildcards: model_spec(wildcards.model)["hub"],
-        revision=lambda wildcards: model_spec(wildcards.model)["revision"],
+        # --repo, --revision and --allow-pattern (shell-quoted); the token is HF_TOKEN from the
+        # environment, never a parameter
+        source=lambda wildcards: hub_args(model_spec(wildcards.model)),
     log:
         "logs/{dataset}/fetch_checkpoint_{model}.log",
     conda:
         "../envs/train.yaml"
     shell:
-        "python -m actionmqa model download --repo {params.repo} --revision {params.revision}"
-        " --out {output} > {log} 2>&1"
+        "python -m actionmqa model download {params.source} --out {output} > {log} 2>&1"
 
 
 rule convert_checkpoint:

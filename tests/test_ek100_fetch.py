@@ -115,3 +115,44 @@ def test_known_hashes_match_the_real_files(real_ek100_dir: Path) -> None:
     for name, digest in KNOWN_SHA256.items():
         assert sha256_file(real_ek100_dir / name) == digest, name
     assert "EPIC_100_train.csv" in DEFAULT_FILES and "EPIC_100_train.csv" not in KNOWN_SHA256
+
+
+def test_returns_every_digest_and_logs_the_hash_to_pin(
+    remote: tuple[Path, str], tmp_path: Path, caplog
+) -> None:
+    _, base_url = remote
+    with caplog.at_level("WARNING", logger="actionmqa.ek100.fetch"):  # FILES[1] is left unpinned
+        digests = fetch_annotations(base_url, FILES, tmp_path / "a", {FILES[0]: sha(TAIL_VERBS)})
+    assert digests == {FILES[0]: sha(TAIL_VERBS), FILES[1]: sha(UNSEEN)}
+    # the unpinned file: its hash and the config key to pin it under
+    assert f"{FILES[1]} has no known sha256" in caplog.text
+    assert f"'annotations.sha256' ({FILES[1]}: {sha(UNSEEN)})" in caplog.text
+
+
+def test_frozen_runs_refuse_unpinned_files_before_any_download(
+    remote: tuple[Path, str], tmp_path: Path
+) -> None:
+    _, base_url = remote
+    out = tmp_path / "annotations"
+    with pytest.raises(
+        InputError, match=rf"key '{FILES[1]}': no pinned sha256 for {FILES[1]}; pin each under"
+    ):
+        fetch_annotations(base_url, FILES, out, {FILES[0]: sha(TAIL_VERBS)}, require_sha256=True)
+    assert not out.exists()
+
+
+def test_cli_pins_from_the_config_are_checked(remote: tuple[Path, str], tmp_path: Path) -> None:
+    from actionmqa.cli import main
+
+    served, base_url = remote
+    train = b"narration_id,participant_id\n"  # no hash of the real train CSV is known
+    (served / "EPIC_100_train.csv").write_bytes(train)
+    out = tmp_path / "annotations"
+    argv = ["data", "fetch", "--base-url", base_url, "--out", str(out), "--files", "EPIC_100_train.csv"]
+    argv.append("--require-sha256")
+    assert main(argv) == 2 and not out.exists()
+    assert main([*argv, "--sha256", f"EPIC_100_train.csv={'0' * 64}"]) == 2
+    assert not (out / "EPIC_100_train.csv").exists()
+    assert main([*argv, "--sha256", f"EPIC_100_train.csv={sha(train).upper()}"]) == 0
+    assert (out / "EPIC_100_train.csv").read_bytes() == train
+    assert main([*argv, "--sha256", "EPIC_100_train.csv=abc"]) == 2

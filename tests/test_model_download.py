@@ -44,7 +44,12 @@ def test_pinned_revision_copies_the_allowed_files(tmp_path, offline):
     populate_cache(tmp_path / "cache", "lmms-lab/tiny", files)
     out = tmp_path / "ckpt"
     assert download("lmms-lab/tiny", out, tmp_path / "cache") == 0
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors", "tokenizer.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json",
+        "download.json",  # provenance: repo, revision, commit, files
+        "model.safetensors",
+        "tokenizer.json",
+    ]
     assert (out / "model.safetensors").read_bytes() == b"weights" and not (
         out / "model.safetensors"
     ).is_symlink()

@@ -100,3 +100,45 @@ def reference_errors(config: Mapping[str, Any]) -> list[str]:
             "scene descriptions exist only for the toy world",
         )
     return problems
+
+
+def hub_sources(config: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Every Hugging Face download the config asks for, by config key: hub models and, for a
+    real-data run, the benchmark sources."""
+    sources: dict[str, Mapping[str, Any]] = {
+        f"models.{name}": spec for name, spec in config["models"].items() if "hub" in spec
+    }
+    if config["dataset"] != "toy":
+        sources |= {
+            f"evaluate.benchmark_sources.{name}": spec
+            for name, spec in config["evaluate"]["benchmark_sources"].items()
+            if name in config["evaluate"]["benchmarks"]
+        }
+    return sources
+
+
+def unpinned_downloads(config: Mapping[str, Any]) -> list[str]:
+    """Downloads whose bytes the config does not fix: hub revisions that are not a 40-hex commit
+    (a branch moves), and EK100 annotation files without a sha256. ``frozen: true`` makes these
+    errors; otherwise the workflow prints them as warnings at every start.
+
+    Runs after the schema's defaults are filled in, so every section is present.
+    """
+    from actionmqa.ek100.fetch import KNOWN_SHA256
+    from actionmqa.hub import is_commit
+
+    problems = [
+        f"config key '{key}.revision': {spec['revision']!r} is not a 40-hex commit of {spec['hub']},"
+        " so the download follows a moving ref (the commit it resolves to is recorded next to the files)"
+        for key, spec in hub_sources(config).items()
+        if not is_commit(spec["revision"])
+    ]
+    if config["dataset"] == "ek100":
+        pinned = set(KNOWN_SHA256) | set(config["annotations"]["sha256"])
+        problems += [
+            f"config key 'annotations.sha256.{name}': no sha256 for this annotation file, so it downloads"
+            " unverified (its hash is logged by fetch_annotations: pin that)"
+            for name in config["annotations"]["files"]
+            if name not in pinned
+        ]
+    return problems

@@ -26,7 +26,7 @@ SUBMITTABLE = ("egoschema", "perceptiontest")
 
 
 def register(stages: Any) -> None:
-    """Add the ``bench`` stage and its ``score``, ``prompts`` and ``submit`` verbs."""
+    """Add the ``bench`` stage and its ``score``, ``prompts``, ``submit`` and ``fetch`` verbs."""
     stage = stages.add_parser("bench", help="score video-QA benchmarks (EgoSchema ... MVBench)")
     verbs = stage.add_subparsers(dest="verb", required=True, metavar="VERB")
     fmt = argparse.ArgumentDefaultsHelpFormatter
@@ -64,6 +64,27 @@ def register(stages: Any) -> None:
     _outputs(submit)
     submit.add_argument("--out", type=Path, required=True, help="submission JSON")
     submit.set_defaults(func=_submit)
+
+    fetch = verbs.add_parser(
+        "fetch",
+        help="download a benchmark's hub dataset at a pinned revision into the layout read here"
+        " (token: HF_TOKEN from the environment only); without --repo, check the folder given",
+        formatter_class=fmt,
+    )
+    fetch.add_argument("--benchmark", required=True, choices=BENCHMARKS)
+    fetch.add_argument("--data", type=Path, required=True, help="the benchmark's folder, written or checked")
+    fetch.add_argument("--repo", help="hub dataset id, e.g. lmms-lab/Video-MME (omit: check --data only)")
+    fetch.add_argument("--revision", help="a 40-hex commit (a branch is accepted with a warning)")
+    fetch.add_argument(
+        "--allow-pattern", dest="allow_patterns", nargs="+", metavar="GLOB", help="repository files to fetch"
+    )
+    fetch.add_argument("--cache-dir", type=Path, help="Hugging Face cache (default: HF_HOME)")
+    fetch.add_argument("--offline", action="store_true", help="use the local cache only, no network")
+    fetch.add_argument(
+        "--require-videos", action="store_true", help="fail when a question's video is missing (else: listed)"
+    )
+    fetch.add_argument("--manifest", type=Path, required=True, help="manifest JSON, written last")
+    fetch.set_defaults(func=_fetch)
 
 
 def run(argv: Sequence[str]) -> None:
@@ -219,3 +240,23 @@ def probe_video(path: Path) -> VideoMeta:
     if fps <= 0 or n_frames <= 0:
         raise InputError(path, "video reports no fps or frame count; pass --video-meta")
     return VideoMeta(fps=fps, n_frames=n_frames)
+
+
+def _fetch(args: argparse.Namespace) -> None:
+    from actionmqa.bench.fetch import fetch_benchmark
+    from actionmqa.io import write_json
+
+    if args.repo is None and (args.revision or args.allow_patterns):
+        raise InputError(None, "--revision and --allow-pattern need --repo")
+    manifest = fetch_benchmark(
+        args.benchmark,
+        args.data,
+        repo=args.repo,
+        revision=args.revision,
+        allow_patterns=args.allow_patterns,
+        cache_dir=args.cache_dir,
+        offline=args.offline,
+        require_videos=args.require_videos,
+    )
+    write_json(args.manifest, manifest)
+    log.info("%s ready in %s -> %s", args.benchmark, args.data, args.manifest)

@@ -34,7 +34,8 @@ DEFAULT_BASE_URL = (
 )
 
 #: sha256 of the files at ANNOTATIONS_COMMIT, computed from copies of that commit. EPIC_100_train.csv
-#: is missing: no copy was available to hash, so it downloads unverified until its hash is added.
+#: is missing: no copy was available to hash, so it downloads unverified (its hash logged) until
+#: a user pins it under the config key ``annotations.sha256``, which frozen runs require.
 KNOWN_SHA256: dict[str, str] = {
     "EPIC_100_noun_classes.csv": "40f0a81c5bd06b33050df9f0bd17cd3c2fccd759f9581e4e5e04fec7562be893",
     "EPIC_100_noun_classes_v2.csv": "f36a1ba474c52ff505f25ca68854a44085e170d791e167ac9f15835f9fae4fbd",
@@ -75,19 +76,27 @@ def _relative_name(name: str) -> PurePosixPath:
     return relative
 
 
-def _download(url: str, target: Path, expected: str | None, timeout: float) -> None:
-    digest = hashlib.sha256()
+def download_checked(
+    url: str, target: Path, expected: str | None, timeout: float, *, algorithm: str = "sha256"
+) -> str:
+    """Stream ``url`` to ``target`` atomically; a digest other than ``expected`` keeps nothing.
+
+    Returns the file's digest (hex) under ``algorithm``.
+    """
+    digest = hashlib.new(algorithm)
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, atomic_open(target, "wb") as out:
             while chunk := response.read(_CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
             actual = digest.hexdigest()
-            if expected is not None and actual != expected:
+            if expected is not None and actual != expected.lower():
                 # Raised inside atomic_open: the temporary file is removed, nothing takes the target's place.
                 raise InputError(
-                    target, f"sha256 mismatch for {url}: expected {expected}, got {actual}; file not kept"
+                    target,
+                    f"{algorithm} mismatch for {url}: expected {expected}, got {actual}; file not kept",
                 )
+        return actual
     except urllib.error.HTTPError as exc:
         raise InputError(url, f"download failed: HTTP {exc.code} {exc.reason}") from exc
     except urllib.error.URLError as exc:
@@ -103,21 +112,43 @@ def fetch_annotations(
     sha256: Mapping[str, str],
     *,
     timeout: float = 60.0,
-) -> None:
+    require_sha256: bool = False,
+) -> dict[str, str]:
     """Download ``files`` from ``base_url`` into ``out_dir``, checking each against ``sha256`` where given.
 
     A file already present with the expected hash is kept as is, so an interrupted run resumes.
+    A file without a known hash downloads with a warning that gives its hash to pin, or, with
+    ``require_sha256`` (a frozen run), is refused before anything is fetched. Returns
+    ``{file: sha256}`` of every file.
     """
     out_dir = Path(out_dir)
+    unpinned = [name for name in files if name not in sha256]
+    if require_sha256 and unpinned:
+        raise InputError(
+            None,
+            f"no pinned sha256 for {', '.join(unpinned)}; pin each under config key"
+            " 'annotations.sha256' (its hash is logged by a run without frozen: true)",
+            key=unpinned[0],
+        )
+    digests: dict[str, str] = {}
     for name in files:
         relative = _relative_name(name)
         target = out_dir.joinpath(*relative.parts)
         expected = sha256.get(name)
-        if expected is not None and target.is_file() and sha256_file(target) == expected:
+        if expected is not None and target.is_file() and sha256_file(target) == expected.lower():
             log.info("%s already present with the expected sha256", target)
+            digests[name] = expected.lower()
             continue
-        if expected is None:
-            log.warning("%s has no known sha256; downloading it unverified", name)
         url = f"{base_url.rstrip('/')}/{quote(str(relative))}"
         log.info("downloading %s", url)
-        _download(url, target, expected, timeout)
+        digests[name] = download_checked(url, target, expected, timeout)
+        if expected is None:
+            log.warning(
+                "%s has no known sha256, so it was not verified; it is %s: pin it under config key"
+                " 'annotations.sha256' (%s: %s) so later runs check it",
+                name,
+                digests[name],
+                name,
+                digests[name],
+            )
+    return digests

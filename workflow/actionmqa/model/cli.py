@@ -28,7 +28,9 @@ def register(stages: argparse._SubParsersAction) -> None:
     )
     convert.set_defaults(func=_convert)
 
-    download = verbs.add_parser("download", help="a hub checkpoint at a pinned revision (HF_TOKEN from env)")
+    download = verbs.add_parser(
+        "download", help="a hub checkpoint at a pinned revision (token: HF_TOKEN from the environment only)"
+    )
     download.add_argument("--repo", required=True, help="e.g. lmms-lab/LLaVA-Video-7B-Qwen2")
     download.add_argument("--revision", required=True, help="a commit hash (or a branch, unpinned)")
     download.add_argument("--out", type=Path, required=True, help="folder with the checkpoint's files")
@@ -36,6 +38,14 @@ def register(stages: argparse._SubParsersAction) -> None:
         "--cache-dir", type=Path, default=None, help="Hugging Face cache (default: HF_HOME)"
     )
     download.add_argument("--offline", action="store_true", help="use the local cache only, no network")
+    download.add_argument(
+        "--allow-pattern",
+        dest="allow_patterns",
+        nargs="+",
+        default=None,
+        metavar="GLOB",
+        help="repository files to fetch (default: configs, tokenizer files and *.safetensors)",
+    )
     download.set_defaults(func=_download)
 
 
@@ -46,6 +56,13 @@ def _convert(args: argparse.Namespace) -> None:
 
 
 def _download(args: argparse.Namespace) -> None:
-    from actionmqa.model.download import download_checkpoint
+    from actionmqa.model.download import ALLOW_PATTERNS, download_checkpoint
 
-    download_checkpoint(args.repo, args.revision, args.out, cache_dir=args.cache_dir, offline=args.offline)
+    download_checkpoint(
+        args.repo,
+        args.revision,
+        args.out,
+        allow_patterns=args.allow_patterns or ALLOW_PATTERNS,
+        cache_dir=args.cache_dir,
+        offline=args.offline,
+    )
