@@ -12,9 +12,14 @@
 #   train       models: the toy base (built in stages), LLaVAction fine-tunes (HF Trainer + DeepSpeed),
 #               hub checkpoints converted from LLaVA-NeXT's format
 #   evaluate    every model on EPIC-KITCHENS-100-MQA (random, medium, hard) per frame count
+#   report      the paper's tables (tables: CSV, Markdown, LaTeX) and figures (figures: PNG, SVG),
+#               the paper's values beside ours; `snakemake --report results/report.html report_targets`
 #   perf        decoding throughput of the video backends, as ratios to a baseline of the same run
 
 configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
 
 
 include: "rules/common.smk"
@@ -24,6 +29,7 @@ include: "rules/benchmark.smk"
 include: "rules/sft.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
+include: "rules/report.smk"
 include: "rules/perf.smk"
 
 

@@ -274,3 +274,42 @@ def get_mqa_files(wildcards=None):
         for distractors in DISTRACTORS
     ]
 
+
+# ---------------------------------------------------------------- report
+
+
+def get_paper_results(wildcards=None):
+    """The paper's numbers the tables and figures place beside ours."""
+    return config["report"]["paper_results"]
+
+
+def get_report_summaries(wildcards=None):
+    """Exactly the evaluation summaries the config produces: tables and figures read them all."""
+    return get_eval_targets()
+
+
+def get_report_specialist_metrics(wildcards=None):
+    """The built-in specialists' metrics, when the medium distractors come from one (its top-1
+    is the AVION row of the recognition table; the hard one's is in every recognition summary)."""
+    if "specialist" in config["mqa"]["distractors"]["medium"]:
+        return [f"results/{DATASET}/specialist/metrics.json"]
+    return []
+
+
+def get_report_loss_curves(wildcards=None):
+    """The loss curve of every evaluated model this run trains (the toy base, fine-tunes), by model."""
+    trained = [
+        name
+        for name in config["evaluate"]["models"]
+        if "finetune" in model_spec(name) or model_spec(name).get("build") == "toy_base"
+    ]
+    return {name: f"results/{DATASET}/train/{name}/loss.csv" for name in trained}
+
+
+def get_paper_models(wildcards=None):
+    """``MODEL=PAPER_ID`` for every evaluated model that names the paper's model it stands for."""
+    return [
+        f"{name}={model_spec(name)['paper']}"
+        for name in config["evaluate"]["models"]
+        if "paper" in model_spec(name)
+    ]

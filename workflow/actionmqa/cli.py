@@ -29,6 +29,7 @@ STAGES: dict[str, str] = {
     "train": "actionmqa.train.cli",
     "eval": "actionmqa.evaluate.cli",
     "toybench": "actionmqa.toybench.cli",
+    "report": "actionmqa.report.cli",
 }
 
 

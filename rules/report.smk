@@ -1,0 +1,104 @@
+# Stage "report": the paper's tables (spec/llavaction.md §7.1-§7.5; CSV, Markdown, LaTeX) and
+# figures (PNG, SVG) from every evaluation summary, the paper's values beside ours
+# (report.paper_results), each flagged for `snakemake --report results/report.html report_targets`.
+
+from actionmqa.report import FIGURE_FORMATS, FIGURES, TABLE_FORMATS, TABLES
+from actionmqa.report.paper import load_paper_results, paper_reference_errors
+
+if Path(get_paper_results()).is_file():
+    # A model naming a paper model that the paper's results lack is a config error at load time.
+    if problems := paper_reference_errors(config["models"], load_paper_results(get_paper_results())):
+        raise WorkflowError(format_config_errors("paper models of the models", problems))
+
+
+rule tables:
+    input:
+        expand(f"results/{DATASET}/tables/{{name}}.{{ext}}", name=TABLES, ext=TABLE_FORMATS),
+
+
+rule figures:
+    input:
+        expand(f"results/{DATASET}/figures/{{name}}.{{ext}}", name=FIGURES, ext=FIGURE_FORMATS),
+
+
+rule report_targets:
+    input:
+        rules.tables.input,
+        rules.figures.input,
+
+
+rule report_tables:
+    input:
+        summaries=get_report_summaries(),
+        paper=get_paper_results(),
+        specialist=get_report_specialist_metrics(),
+    output:
+        [
+            report(
+                f"results/{{dataset}}/tables/{name}.{ext}",
+                caption="../workflow/report/tables.rst",
+                category="Tables",
+                subcategory=title,
+                labels={"table": title, "format": ext},
+            )
+            for name, title in TABLES.items()
+            for ext in TABLE_FORMATS
+        ],
+    params:
+        models=config["evaluate"]["models"],
+        frames=config["evaluate"]["frames"],
+        top_k=config["evaluate"]["recognition_top_k"],
+        benchmarks=config["evaluate"]["benchmarks"],
+        paper_models=get_paper_models(),
+        options=config["mqa"]["options"],
+        medium=lambda wildcards, input: (
+            f"--specialist-metrics {input.specialist} --medium-variant"
+            f" {config['mqa']['distractors']['medium']['specialist']}"
+            if input.specialist
+            else ""
+        ),
+    log:
+        "logs/{dataset}/report_tables.log",
+    conda:
+        "../envs/report.yaml"
+    shell:
+        "python -m actionmqa report tables --summaries {input.summaries} --models {params.models}"
+        " --frames {params.frames} --top-k {params.top_k} --benchmarks {params.benchmarks}"
+        " --paper {input.paper} --paper-models {params.paper_models:q} --options {params.options}"
+        " {params.medium} --out-dir results/{wildcards.dataset}/tables > {log} 2>&1"
+
+
+rule report_figures:
+    input:
+        summaries=get_report_summaries(),
+        paper=get_paper_results(),
+        loss=list(get_report_loss_curves().values()),
+    output:
+        [
+            report(
+                f"results/{{dataset}}/figures/{name}.{ext}",
+                caption="../workflow/report/figures.rst",
+                category="Figures",
+                subcategory=title,
+                labels={"figure": title, "format": ext},
+            )
+            for name, title in FIGURES.items()
+            for ext in FIGURE_FORMATS
+        ],
+    params:
+        models=config["evaluate"]["models"],
+        frames=config["evaluate"]["frames"],
+        top_k=config["evaluate"]["recognition_top_k"],
+        benchmarks=config["evaluate"]["benchmarks"],
+        paper_models=get_paper_models(),
+        options=config["mqa"]["options"],
+        loss=[f"{name}={path}" for name, path in get_report_loss_curves().items()],
+    log:
+        "logs/{dataset}/report_figures.log",
+    conda:
+        "../envs/report.yaml"
+    shell:
+        "python -m actionmqa report figures --summaries {input.summaries} --models {params.models}"
+        " --frames {params.frames} --top-k {params.top_k} --benchmarks {params.benchmarks}"
+        " --paper {input.paper} --paper-models {params.paper_models:q} --options {params.options}"
+        " --loss {params.loss:q} --out-dir results/{wildcards.dataset}/figures > {log} 2>&1"

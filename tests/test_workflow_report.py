@@ -1,0 +1,176 @@
+"""The report stage inside the workflow: tables, figures and report.html from a tiny finished run,
+and the partial-rerun guarantee: a changed evaluation setting re-runs only evaluation, tables
+and figures (Snakemake's default rerun triggers include params).
+
+The module's run is as small as the pipeline allows (a 120/30-segment world at 32 px, a base
+model of one layer trained for two steps, one model, one benchmark), so that Snakemake's own
+metadata, which records every job's params, is real.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from workflow_helpers import snakemake
+
+TINY_RUN = """\
+toyworld: {n_train: 120, n_val: 30, size: 32}
+specialist: {folds: 3, frames: 4}
+toy_base:
+  vocab_size: 512
+  image_size: 32
+  vision_hidden: 32
+  vision_layers: 1
+  vision_steps: 4
+  vision_batch_size: 8
+  hidden: 32
+  layers: 1
+  heads: 2
+  recipe: tiny_base.yaml
+models:
+  base: {build: toy_base, paper: LLaVA-Video-7B}
+evaluate:
+  models: [base]
+  frames: [4]
+  benchmarks: [egoschema]
+  benchmark_frames: 4
+  max_new_tokens: 4
+"""
+
+TINY_RECIPE = """\
+deepspeed: zero2
+bf16: false
+tf32: false
+gradient_checkpointing: false
+learning_rate: 2.0e-3
+vision_tower_lr: 1.0e-4
+lr_scheduler: cosine
+warmup_ratio: 0.0
+num_train_epochs: 1
+max_steps: 2
+per_device_batch_size: 4
+gradient_accumulation_steps: 1
+save_steps: 2
+save_total_limit: 1
+logging_steps: 1
+frames: 4
+seed: 0
+tunable_parts: [mm_mlp_adapter, mm_language_model]
+clip_cache: true
+"""
+
+#: What a changed evaluation setting may re-run, and what it must never touch.
+EVALUATION_AND_REPORT = {
+    "eval_mqa",
+    "eval_sap",
+    "eval_recognition",
+    "eval_bench",
+    "report_tables",
+    "report_figures",
+    "report_targets",
+}
+
+
+def _configs(workdir, *extra):
+    return ("config/config.yaml", workdir / "tiny.yaml", *extra)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """Tables and figures of one complete tiny run (everything they need, from the world up)."""
+    workdir = tmp_path_factory.mktemp("report_run")
+    (workdir / "tiny.yaml").write_text(TINY_RUN)
+    (workdir / "tiny_base.yaml").write_text(TINY_RECIPE)
+    result = snakemake(workdir, "-c2", "report_targets", configfiles=_configs(workdir), timeout=1500)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return workdir
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """``{rule: count}`` from a dry run's first "Job stats" table."""
+    lines = output.split("Job stats:", 1)[1].splitlines()
+    jobs = {}
+    for line in lines[3:]:
+        if not line.strip() or line.startswith("total"):
+            break
+        rule, count = line.split()
+        jobs[rule] = int(count)
+    return jobs
+
+
+@pytest.mark.slow
+def test_tables_and_figures_of_the_run_hold_its_summaries(tiny_run):
+    results = tiny_run / "results" / "toy"
+    summary = json.loads((results / "eval" / "base" / "ek100_mqa_hard_4f.json").read_text())
+    frame = pd.read_csv(results / "tables" / "distractors.csv")
+    base = frame[frame.model == "base"].iloc[0]
+    assert base.hard_ours == round(100 * summary["accuracy"], 2)
+    assert base.paper_row == "LLaVA-Video-7B (zero-shot)" and base.hard_paper == 35.7
+    for name in ("distractors", "benchmarks", "loss", "frames"):
+        for ext in ("png", "svg"):
+            assert (results / "figures" / f"{name}.{ext}").stat().st_size > 1000
+    assert (tiny_run / "logs" / "toy" / "report_tables.log").is_file()
+
+
+@pytest.mark.slow
+def test_finished_run_has_nothing_left_to_do(tiny_run):
+    result = snakemake(tiny_run, "-n", "report_targets", configfiles=_configs(tiny_run))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("setting", ["max_new_tokens: 6", "batch_size: 4"])
+def test_changed_evaluation_setting_reruns_only_evaluation_tables_and_figures(tiny_run, setting):
+    changed = tiny_run / f"changed_{setting.split(':')[0]}.yaml"
+    changed.write_text(f"evaluate: {{{setting}}}\n")
+    result = snakemake(tiny_run, "-n", "report_targets", configfiles=_configs(tiny_run, changed))
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = planned_jobs(result.stdout + result.stderr)
+    assert set(jobs) <= EVALUATION_AND_REPORT, jobs
+    assert {"eval_mqa", "eval_sap", "eval_recognition", "report_tables", "report_figures"} <= set(jobs)
+    assert jobs["eval_mqa"] == 3  # random, medium and hard at 4 frames, nothing upstream
+    assert "Params have changed since last execution" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_report_html_is_self_contained_and_lists_tables_and_figures(tiny_run):
+    report = tiny_run / "results" / "report.html"
+    result = snakemake(tiny_run, "--report", str(report), "report_targets", configfiles=_configs(tiny_run))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    html = report.read_text(encoding="utf-8")
+    # nothing fetched from the network when opened: no external script, stylesheet or image
+    assert not re.search(r"<script[^>]*\bsrc\s*=\s*[\"']?(https?:)?//", html, re.I)
+    assert not re.search(r"<link[^>]*\bhref\s*=\s*[\"']?(https?:)?//", html, re.I)
+    assert not re.search(r"<img[^>]*\bsrc\s*=\s*[\"']?(https?:)?//", html, re.I)
+    assert not re.search(r"@import\s+(url\()?[\"']?(https?:)?//", html, re.I)
+    results = json.loads(re.search(r"var results = (\{.*?\});\n", html, re.S).group(1))
+    names = {entry["filename"] for entry in results.values()}
+    for table in ("distractors", "mqa_frames", "ablation", "recognition", "benchmarks"):
+        assert {f"{table}.csv", f"{table}.md", f"{table}.tex"} <= names
+    for figure in ("distractors", "benchmarks", "loss", "frames"):
+        assert {f"{figure}.png", f"{figure}.svg"} <= names
+    assert all(entry["data_uri"].startswith("data:") for entry in results.values())
+    categories = json.loads(re.search(r"var categories = (\{.*?\});\n", html, re.S).group(1))
+    assert set(categories) == {"Tables", "Figures"}
+    assert "the paper's numbers" in html.lower() or "paper_results.yaml" in html
+
+
+def test_report_targets_plan_tables_and_figures_for_both_configs(tmp_path):
+    for configfile in ("config/config.yaml", "config/paper.yaml"):
+        result = snakemake(tmp_path, "-n", "report_targets", configfiles=[configfile])
+        assert result.returncode == 0, result.stderr[-3000:]
+        jobs = planned_jobs(result.stdout + result.stderr)
+        assert jobs["report_tables"] == jobs["report_figures"] == 1
+        assert jobs["eval_mqa"] >= 9
+
+
+def test_unknown_paper_model_is_a_config_error(tmp_path):
+    models = "models={'base': {'build': 'toy_base', 'paper': 'GPT-5'}}"
+    result = snakemake(tmp_path, "-n", "--config", models, "evaluate={'models': ['base']}")
+    assert result.returncode != 0
+    assert "config key 'models.base.paper': 'GPT-5' is not a paper model" in result.stdout + result.stderr

@@ -1,0 +1,117 @@
+"""``actionmqa report {tables, figures}``: the paper's tables and figures from one run's summaries.
+
+Both verbs take the run's evaluation summaries explicitly and the layout that says which must
+be there (models, frame counts, K, benchmarks), so a summary that is missing is an error naming
+it, never a row quietly left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def register(stages: argparse._SubParsersAction) -> None:
+    parser = stages.add_parser(
+        "report", help="the paper's tables (CSV, Markdown, LaTeX) and figures (PNG, SVG)"
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    tables = verbs.add_parser("tables", help="spec §7.1-§7.5 with the paper's value beside ours")
+    _run_args(tables)
+    tables.add_argument(
+        "--specialist-metrics",
+        type=Path,
+        help="results/<dataset>/specialist/metrics.json (built-in specialists)",
+    )
+    tables.add_argument(
+        "--medium-variant", help="the built-in specialist variant behind the medium distractors, if any"
+    )
+    tables.set_defaults(func=_tables)
+
+    figures = verbs.add_parser("figures", help="distractor difficulty, benchmarks, loss curves, frames")
+    _run_args(figures)
+    figures.add_argument(
+        "--loss", nargs="*", default=[], metavar="MODEL=LOSS_CSV", help="trained models' loss.csv files"
+    )
+    figures.set_defaults(func=_figures)
+
+
+def _run_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--summaries", type=Path, nargs="+", required=True, help="results/<dataset>/eval/<model>/*.json"
+    )
+    parser.add_argument("--models", nargs="+", required=True, help="evaluated models, in table order")
+    parser.add_argument("--frames", type=int, nargs="+", required=True, help="EK100-MQA frame counts")
+    parser.add_argument("--top-k", type=int, required=True, help="K of two-stage recognition")
+    parser.add_argument("--benchmarks", nargs="*", default=[], help="the other benchmarks evaluated")
+    parser.add_argument(
+        "--paper", type=Path, required=True, help="the paper's numbers (config/paper_results.yaml)"
+    )
+    parser.add_argument(
+        "--paper-models",
+        nargs="*",
+        default=[],
+        metavar="MODEL=PAPER_ID",
+        help="the paper's model each model stands for (models.<name>.paper)",
+    )
+    parser.add_argument("--options", type=int, default=5, help="options per EK100-MQA question (chance)")
+    parser.add_argument("--out-dir", type=Path, required=True)
+
+
+def _pairs(values: list[str], flag: str) -> dict[str, str]:
+    from actionmqa.errors import InputError
+
+    pairs = {}
+    for value in values:
+        name, sep, rest = value.partition("=")
+        if not sep or not name or not rest:
+            raise InputError(None, f"{flag} expects NAME=VALUE, got '{value}'")
+        pairs[name] = rest
+    return pairs
+
+
+def _load(args: argparse.Namespace):
+    from actionmqa.errors import InputError
+    from actionmqa.report.collect import RunLayout, collect
+    from actionmqa.report.paper import load_paper_results
+    from actionmqa.report.tables import Context
+
+    paper = load_paper_results(args.paper)
+    paper_models = _pairs(args.paper_models, "--paper-models")
+    for model, paper_id in paper_models.items():
+        if paper_id not in paper.models:
+            raise InputError(
+                args.paper, f"--paper-models {model}={paper_id}: no such paper model", key="models"
+            )
+    layout = RunLayout(tuple(args.models), tuple(args.frames), args.top_k, tuple(args.benchmarks))
+    results = collect(args.summaries, layout)
+    return results, paper, Context(paper_models, args.options)
+
+
+def _tables(args: argparse.Namespace) -> None:
+    from dataclasses import replace
+
+    from actionmqa.report.collect import read_specialist_accuracy
+    from actionmqa.report.tables import build_tables, write_tables
+
+    results, paper, context = _load(args)
+    if args.medium_variant and args.specialist_metrics:
+        context = replace(
+            context, medium_specialist=read_specialist_accuracy(args.specialist_metrics, args.medium_variant)
+        )
+    written = write_tables(build_tables(results, paper, context), args.out_dir)
+    log.info("wrote %d table files to %s", len(written), args.out_dir)
+
+
+def _figures(args: argparse.Namespace) -> None:
+    from actionmqa.report.collect import loss_curves
+    from actionmqa.report.figures import write_figures
+
+    results, paper, context = _load(args)
+    curves = loss_curves(_pairs(args.loss, "--loss"))
+    written = write_figures(results, paper, context, curves, args.out_dir)
+    log.info("wrote %d figure files to %s", len(written), args.out_dir)
