@@ -18,17 +18,20 @@ def snakemake(
     *args: str,
     configfiles: Sequence[str | Path] = ("config/config.yaml",),
     timeout: int = 900,
+    prefix: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[str]:
     """``snakemake -s <repo>/Snakefile --directory workdir --configfile FILES... ARGS...``.
 
     The working directory gets a copy of the repository's ``config/`` (config files name
     mixtures and recipes by paths relative to it, as in a user's checkout). Relative config
-    files are the repository's; later files override keys of earlier ones.
+    files are the repository's; later files override keys of earlier ones. ``prefix`` goes
+    before the command, as in ``prefix=("timeout", "-k", "10", "600")``.
     """
     if not (workdir / "config").exists():
         shutil.copytree(REPO / "config", workdir / "config")
     files = [str(REPO / f) for f in configfiles]  # an absolute path stays as it is
     cmd = [
+        *prefix,
         *SNAKEMAKE,
         "-s",
         str(REPO / "Snakefile"),
