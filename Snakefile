@@ -40,3 +40,5 @@ rule all:
         rules.specialist.input,
         rules.benchmark.input,
         rules.sft.input,
+        rules.evaluate.input,
+        rules.report_targets.input,

@@ -3,7 +3,7 @@
 tests/slurm/cluster.sh starts a single-node SLURM (Debian's slurmctld + slurmd, munge, loopback
 only, no accounting database) whose node has partitions ``cpu`` and ``gpu`` and fake h100 GPUs.
 The demo workflow then runs through config/profiles/slurm, unchanged, on a small toy world: the
-default targets plus the base model's training and one EK100-MQA evaluation, both configured
+stages before training plus the base model's training and one EK100-MQA evaluation, both configured
 with one GPU so that SLURM has to grant ``--gpus``. `.ci/install` installs the packages (as
 root with apt-get); elsewhere this module skips.
 """
@@ -66,6 +66,8 @@ evaluate: {models: [base], gpus: 1, max_new_tokens: 4}
 GPU_RULES = ("train_model", "eval_mqa")
 # "Job 19 has been submitted with SLURM jobid 22 (log: .../slurm_logs/rule_train_model/toy_base/22.log)."
 SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: \S*/slurm_logs/rule_(\w+)/")
+# The stages before training (``all`` also trains and evaluates every demo model: too much here).
+STAGES = ("data", "specialist", "benchmark", "sft")
 EVAL_TARGET = "results/toy/eval/base/ek100_mqa_random_2f.json"
 
 
@@ -141,7 +143,7 @@ def slurm_run(cluster, tmp_path_factory):
         str(PROFILE),
         *NO_ACCOUNTING,
         *NO_CONDA,
-        "all",
+        *STAGES,
         EVAL_TARGET,
         configfiles=("config/config.yaml", workdir / "small.yaml"),
         prefix=("timeout", "-k", "10", str(RUN_LIMIT_S)),  # SIGTERM alone may not end it

@@ -11,6 +11,8 @@ from workflow_helpers import snakemake
 
 pytestmark = pytest.mark.slow
 
+DATA_STAGES = ("data", "specialist", "benchmark", "sft")
+
 SMALL_WORLD = """\
 toyworld: {n_train: 200, n_val: 60}
 specialist: {folds: 3}
@@ -19,10 +21,14 @@ specialist: {folds: 3}
 
 @pytest.fixture(scope="module")
 def toy_run(tmp_path_factory):
-    """One complete run of the default targets on a 200/60-segment world."""
+    """One complete run of the stages before training on a 200/60-segment world.
+
+    (``all`` also trains and evaluates the demo models: tests/test_workflow_report.py runs that
+    path on a tiny recipe.)
+    """
     workdir = tmp_path_factory.mktemp("toy_run")
     (workdir / "small.yaml").write_text(SMALL_WORLD)
-    result = snakemake(workdir, "-c2", configfiles=_configs(workdir))
+    result = snakemake(workdir, "-c2", *DATA_STAGES, configfiles=_configs(workdir))
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return workdir
 
@@ -85,7 +91,7 @@ def test_specialist_metrics_are_fractions_with_top1_below_top5(toy_run):
 
 
 def test_completed_run_has_nothing_left_to_do(toy_run):
-    result = snakemake(toy_run, "-n", configfiles=_configs(toy_run))
+    result = snakemake(toy_run, "-n", *DATA_STAGES, configfiles=_configs(toy_run))
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
 
@@ -93,7 +99,7 @@ def test_completed_run_has_nothing_left_to_do(toy_run):
 def test_forced_rebuild_of_the_benchmark_is_byte_identical(toy_run):
     mqa = toy_run / "results" / "toy" / "mqa"
     before = {p.name: sha256_file(p) for p in sorted(mqa.iterdir())}
-    result = snakemake(toy_run, "-c2", "-R", "mqa_build", configfiles=_configs(toy_run))
+    result = snakemake(toy_run, "-c2", "-R", "mqa_build", *DATA_STAGES, configfiles=_configs(toy_run))
     assert result.returncode == 0, result.stderr[-3000:]
     assert {p.name: sha256_file(p) for p in sorted(mqa.iterdir())} == before
 
@@ -105,13 +111,15 @@ def test_sft_mixture_has_every_toy_task_with_action_ids(toy_run):
     assert sum(counts.values()) == len(records)
     assert set(counts) == {
         "hard_mqa_medium",
+        "hard_mqa_hard",
         "random_mqa",
         "direct_narration",
         "temporal_detection",
         "caption",
         "open_qa",
     }
-    assert counts["hard_mqa_medium"] == counts["direct_narration"] == 200
+    assert counts["hard_mqa_medium"] == counts["hard_mqa_hard"] == 200  # one per clip and source
+    assert 60 < counts["direct_narration"] < 140  # half of the clips
     assert all(r["verb_id"] >= 0 and r["noun_id"] >= 0 and r["action_id"] >= 0 for r in records)
     captions = [r for r in records if r["task"] == "caption"]
     assert captions and all(r["teacher"] == "toyworld-scenes" for r in captions)
