@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import threading
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,14 +13,10 @@ from actionmqa.ek100.cli import register
 from actionmqa.ek100.fetch import DEFAULT_FILES, KNOWN_SHA256, fetch_annotations
 from actionmqa.errors import InputError
 from actionmqa.io import sha256_file
+from loopback_files import serve_files
 
 TAIL_VERBS = b"verb\n10\n12\n"
 UNSEEN = b"participant_id\nP18\nP32\n"
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        """Keep the test output free of access-log lines."""
 
 
 @pytest.fixture
@@ -35,13 +28,8 @@ def remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Pa
     commit_dir.mkdir(parents=True)
     (commit_dir / "EPIC_100_tail_verbs.csv").write_bytes(TAIL_VERBS)
     (commit_dir / "EPIC_100_unseen_participant_ids_validation.csv").write_bytes(UNSEEN)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(served)))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    yield commit_dir, f"http://127.0.0.1:{server.server_address[1]}/commit/"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serve_files(served) as base_url:
+        yield commit_dir, f"{base_url}/commit/"
 
 
 def sha(data: bytes) -> str:

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ import pytest
 from actionmqa.cli import main
 from actionmqa.ek100.videos import check_videos, download_videos, remote_path, video_path
 from actionmqa.errors import InputError
+from loopback_files import serve_files
 
 VIDEOS = {
     # EPIC-55 video in its train folder, EPIC-55 video in its test folder, extension video
@@ -28,11 +26,6 @@ SPLITS = "participant_id,video_id,split\nP01,P01_01,train\nP01,P01_11,test\n"
 
 def md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        """No access-log lines in the test output."""
 
 
 @pytest.fixture
@@ -50,13 +43,8 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Pa
     (served / "tables").mkdir()
     (served / "tables" / "epic_55_splits.csv").write_text(SPLITS)
     (served / "tables" / "md5.csv").write_text("\n".join(md5_lines) + "\n")
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(served)))
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with serve_files(served) as base_url:
+        yield served, base_url
 
 
 def urls(base: str) -> dict[str, str]:

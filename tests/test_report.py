@@ -280,7 +280,7 @@ def test_malformed_paper_results_name_the_key(tmp_path):
     assert error.value.key == "tables.benchmarks.rows.0.value"
 
 
-def _cli(verb, run, out_dir, *extra):
+def _cli(verb, run, out_dir, *extra, paper_models=None):
     return main(
         [
             "report",
@@ -298,7 +298,7 @@ def _cli(verb, run, out_dir, *extra):
             "--paper",
             str(PAPER),
             "--paper-models",
-            *(f"{m}={p}" for m, p in PAPER_MODELS.items()),
+            *(paper_models or (f"{m}={p}" for m, p in PAPER_MODELS.items())),
             "--options",
             "5",
             "--out-dir",
@@ -338,28 +338,7 @@ def test_cli_names_a_missing_summary_and_exits_2(run, tmp_path, capsys):
 
 
 def test_cli_refuses_an_unknown_paper_model(run, tmp_path, capsys):
-    code = main(
-        [
-            "report",
-            "tables",
-            "--summaries",
-            *map(str, run),
-            "--models",
-            *MODELS,
-            "--frames",
-            "8",
-            "--top-k",
-            "20",
-            "--benchmarks",
-            *BENCHMARKS,
-            "--paper",
-            str(PAPER),
-            "--paper-models",
-            "base=GPT-5",
-            "--out-dir",
-            str(tmp_path),
-        ]
-    )
+    code = _cli("tables", run, tmp_path, paper_models=["base=GPT-5"])
     assert code == 2 and "base=GPT-5: no such paper model" in capsys.readouterr().err
 
 
