@@ -99,7 +99,8 @@ def test_completed_run_has_nothing_left_to_do(toy_run):
 def test_forced_rebuild_of_the_benchmark_is_byte_identical(toy_run):
     mqa = toy_run / "results" / "toy" / "mqa"
     before = {p.name: sha256_file(p) for p in sorted(mqa.iterdir())}
-    result = snakemake(toy_run, "-c2", "-R", "mqa_build", *DATA_STAGES, configfiles=_configs(toy_run))
+    # (-R takes every name after it, so the targets come first)
+    result = snakemake(toy_run, "-c2", *DATA_STAGES, "-R", "mqa_build", configfiles=_configs(toy_run))
     assert result.returncode == 0, result.stderr[-3000:]
     assert {p.name: sha256_file(p) for p in sorted(mqa.iterdir())} == before
 
