@@ -111,6 +111,16 @@ def _paper_cells(row: PaperRow | None, columns: Mapping[str, str]) -> tuple[dict
     return cells, [key for column, key in columns.items() if row.is_unconfirmed(column)]
 
 
+def _model_row(
+    spec: PaperTable, context: Context, model: str, columns: Mapping[str, str]
+) -> tuple[PaperRow | None, dict[str, Any], list[str]]:
+    """A model's row: its name, the paper row it stands for and that row's values (and which are
+    unconfirmed); the caller adds our numbers."""
+    row = paper_row_for(spec, context.paper_id(model))
+    cells, unconfirmed = _paper_cells(row, columns)
+    return row, {"model": model, "paper_row": row.row if row else None, **cells}, unconfirmed
+
+
 def _paper_only_rows(
     table: Table,
     paper: PaperTable,
@@ -156,9 +166,7 @@ def distractors_table(results: Results, paper: PaperResults, context: Context) -
     paper_columns = {level: f"{level}_paper" for level in DISTRACTORS}
     used: set[str] = set()
     for model in results.layout.models:
-        row = paper_row_for(spec, context.paper_id(model))
-        cells, unconfirmed = _paper_cells(row, paper_columns)
-        values: dict[str, Any] = {"model": model, "paper_row": row.row if row else None, **cells}
+        row, values, unconfirmed = _model_row(spec, context, model, paper_columns)
         for level in DISTRACTORS:
             values[f"{level}_ours"] = results.mqa_accuracy(model, level, frames)
             values[f"{level}_ours_likelihood"] = results.mqa_accuracy(
@@ -196,9 +204,7 @@ def mqa_frames_table(results: Results, paper: PaperResults, context: Context) ->
     paper_columns = {key: f"paper_{n}f" for n, key in paper_frames.items()}
     used: set[str] = set()
     for model in results.layout.models:
-        row = paper_row_for(spec, context.paper_id(model))
-        cells, unconfirmed = _paper_cells(row, paper_columns)
-        values: dict[str, Any] = {"model": model, "paper_row": row.row if row else None, **cells}
+        row, values, unconfirmed = _model_row(spec, context, model, paper_columns)
         for n in ours:
             values[f"ours_{n}f"] = results.mqa_accuracy(model, "hard", n)
             values[f"ours_{n}f_likelihood"] = results.mqa_accuracy(model, "hard", n, "accuracy_likelihood")
@@ -341,9 +347,7 @@ def benchmarks_table(results: Results, paper: PaperResults, context: Context) ->
     used: set[str] = set()
     bench = results.bench
     for model in results.layout.models:
-        row = paper_row_for(spec, context.paper_id(model))
-        cells, unconfirmed = _paper_cells(row, paper_columns)
-        values: dict[str, Any] = {"model": model, "paper_row": row.row if row else None, **cells}
+        row, values, unconfirmed = _model_row(spec, context, model, paper_columns)
         for name in names:
             hit = bench[(bench.model == model) & (bench.benchmark == name)]
             values[f"{name}_ours"] = float(hit.accuracy.iloc[0])
