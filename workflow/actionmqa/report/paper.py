@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from actionmqa.errors import InputError
+from actionmqa.errors import InputError, invalid_model
 from actionmqa.report import TABLES
 
 #: The tables of the report, in the order of spec/llavaction.md §7.
@@ -117,10 +117,7 @@ def load_paper_results(path: str | Path) -> PaperResults:
     try:
         return PaperResults.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or None
-        problem = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise InputError(path, f"invalid paper results: {problem}", key=key) from exc
+        raise invalid_model(path, exc, "invalid paper results") from exc
 
 
 def paper_reference_errors(models: Mapping[str, Mapping[str, Any]], paper: PaperResults) -> list[str]:

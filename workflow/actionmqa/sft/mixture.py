@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from actionmqa.errors import InputError
+from actionmqa.errors import InputError, invalid_model
 from actionmqa.seeding import rng_for
 
 __all__ = [
@@ -132,8 +132,4 @@ def load_mixture(path: Path) -> MixtureConfig:
     try:
         return MixtureConfig.model_validate({} if document is None else document)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        problem = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-        raise InputError(path, f"{problem}{more}", key=key) from exc
+        raise invalid_model(path, exc, top_level="(top level)") from exc

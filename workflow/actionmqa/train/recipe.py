@@ -13,7 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from actionmqa.errors import InputError
+from actionmqa.errors import InputError, invalid_model
 
 #: Upstream ``mm_tunable_parts`` names: SigLIP, the 2-layer projector, and everything else
 #: (the language model, the action token and its heads; spec §3.2 "Trainability").
@@ -67,7 +67,4 @@ def load_recipe(path: Path) -> TrainRecipe:
     try:
         return TrainRecipe.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"])
-        problem = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise InputError(path, f"invalid training recipe: {problem}", key=key) from exc
+        raise invalid_model(path, exc, "invalid training recipe") from exc
