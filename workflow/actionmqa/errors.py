@@ -37,17 +37,14 @@ class InputError(ValueError):
         super().__init__(f"{prefix}: {problem}" if prefix else problem)
 
 
-def invalid_model(
-    path: str | Path, exc: ValidationError, what: str = "", top_level: str | None = None
-) -> InputError:
+def invalid_model(path: str | Path, exc: ValidationError, top_level: str | None = None) -> InputError:
     """The first problem pydantic found in ``path``'s document, at its dotted key.
 
-    ``what`` prefixes the problem (``"invalid training recipe"``); an unknown key is called so
-    instead of pydantic's "Extra inputs are not permitted"; ``top_level`` names the key of a
-    problem with the document itself.
+    An unknown key is called so instead of pydantic's "Extra inputs are not permitted";
+    ``top_level`` names the key of a problem with the document itself.
     """
     first = exc.errors()[0]
     key = ".".join(str(part) for part in first["loc"]) or top_level
     problem = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
     more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-    return InputError(path, f"{what}: {problem}{more}" if what else f"{problem}{more}", key=key)
+    return InputError(path, f"{problem}{more}", key=key)

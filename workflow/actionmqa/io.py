@@ -120,6 +120,10 @@ def read_jsonl(path: str | Path) -> list[Any]:
     return records
 
 
+#: The key an error names when the problem is the whole document.
+TOP_LEVEL = "(top level)"
+
+
 def read_jsonl_models(path: str | Path, model: type[ModelT], what: str) -> Iterator[tuple[int, ModelT]]:
     """Each line of a JSONL file as a validated ``model``, with its line number; a line that is not
     valid JSON or not a valid ``what`` raises ``InputError`` naming the file and line (``row``)."""
@@ -133,6 +137,31 @@ def read_jsonl_models(path: str | Path, model: type[ModelT], what: str) -> Itera
         except (json.JSONDecodeError, ValidationError) as exc:
             raise InputError(path, f"not a valid {what}: {exc}", row=lineno) from exc
         yield lineno, record
+
+
+def read_yaml_model(path: str | Path, model: type[ModelT], what: str) -> ModelT:
+    """A YAML (or JSON) file as a validated ``model``; an empty file is ``{}``.
+
+    Every problem raises ``InputError`` naming the file, and for an invalid value its dotted key
+    (``"(top level)"`` when the document itself is not a mapping): the one loader of the
+    project's config-like files (recipes, mixtures, teacher settings, the paper's results).
+    """
+    import yaml
+    from pydantic import ValidationError
+
+    from actionmqa.errors import InputError, invalid_model
+
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(path, f"cannot read the {what} ({exc})") from exc
+    document = {} if document is None else document
+    if not isinstance(document, dict):
+        raise InputError(path, f"the {what} must be a mapping of keys to values", key=TOP_LEVEL)
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise invalid_model(path, exc, top_level=TOP_LEVEL) from exc
 
 
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:

@@ -11,10 +11,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from actionmqa.errors import InputError, invalid_model
+from actionmqa.io import read_yaml_model
 from actionmqa.report import TABLES
 
 #: The tables of the report, in the order of spec/llavaction.md §7.
@@ -108,16 +107,7 @@ class PaperResults(_Strict):
 
 def load_paper_results(path: str | Path) -> PaperResults:
     """Read and validate the paper's numbers; a problem raises ``InputError`` naming file and key."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(path, f"cannot read the paper's results ({exc})") from exc
-    if not isinstance(data, dict):
-        raise InputError(path, "expected a mapping with 'models' and 'tables'")
-    try:
-        return PaperResults.model_validate(data)
-    except ValidationError as exc:
-        raise invalid_model(path, exc, "invalid paper results") from exc
+    return read_yaml_model(path, PaperResults, "paper results")
 
 
 def paper_reference_errors(models: Mapping[str, Mapping[str, Any]], paper: PaperResults) -> list[str]:

@@ -9,12 +9,10 @@ every task on every train clip except random-distractor MQA, which the paper doe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from actionmqa.errors import InputError, invalid_model
+from actionmqa.io import read_yaml_model
 from actionmqa.seeding import rng_for
 
 __all__ = [
@@ -124,12 +122,4 @@ def keeps(fraction: float, seed: int, key: str, task: str) -> bool:
 
 def load_mixture(path: Path) -> MixtureConfig:
     """A mixture from YAML or JSON (JSON is YAML); every problem names its dotted key."""
-    path = Path(path)
-    try:
-        document: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(path, f"not valid YAML ({exc})") from exc
-    try:
-        return MixtureConfig.model_validate({} if document is None else document)
-    except ValidationError as exc:
-        raise invalid_model(path, exc, top_level="(top level)") from exc
+    return read_yaml_model(path, MixtureConfig, "SFT mixture")

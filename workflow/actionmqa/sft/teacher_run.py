@@ -15,13 +15,11 @@ from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.ek100.schema import SPLIT_FILES
-from actionmqa.errors import InputError
-from actionmqa.io import write_jsonl
+from actionmqa.io import read_yaml_model, write_jsonl
 from actionmqa.sft.assemble import selected_segments
 from actionmqa.sft.clip_texts import QAPair, TeacherLine
 from actionmqa.sft.mixture import load_mixture
@@ -143,11 +141,4 @@ def teach(request: TeachRequest) -> int:
 
 def load_teacher_config(path: Path) -> TeacherConfig:
     """A ``TeacherConfig`` from YAML/JSON; a bad or unknown key is named."""
-    try:
-        return TeacherConfig.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
-    except yaml.YAMLError as exc:
-        raise InputError(path, f"not valid YAML ({exc})") from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise InputError(path, first["msg"], key=key) from exc
+    return read_yaml_model(path, TeacherConfig, "teacher config")

@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from actionmqa.errors import InputError, invalid_model
+from actionmqa.io import read_yaml_model
 
 #: Upstream ``mm_tunable_parts`` names: SigLIP, the 2-layer projector, and everything else
 #: (the language model, the action token and its heads; spec §3.2 "Trainability").
@@ -58,13 +57,4 @@ class TrainRecipe(BaseModel):
 
 def load_recipe(path: Path) -> TrainRecipe:
     """Read and validate a recipe YAML; any problem raises ``InputError`` naming the file and key."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(path, f"cannot read the training recipe ({exc})") from exc
-    if not isinstance(data, dict):
-        raise InputError(path, "a training recipe is a mapping of keys to values")
-    try:
-        return TrainRecipe.model_validate(data)
-    except ValidationError as exc:
-        raise invalid_model(path, exc, "invalid training recipe") from exc
+    return read_yaml_model(path, TrainRecipe, "training recipe")
