@@ -78,9 +78,10 @@ def test_inline_layout_lists_the_options_on_one_line_as_mqa_does() -> None:
     (sample,) = task.samples(segments[3])
     (lined,) = GenericMC(texts, answer_pools(texts, segments), k=5, fraction=1.0, seed=0).samples(segments[3])
     options = [line[3:] for line in lined.prompt.split("\n")[1:-1]]
+    listed = ", ".join(f"{'ABCDE'[i]}. {o}" for i, o in enumerate(options))
     assert sample.prompt == (
-        "What colour is the cup? Given multiple choices, format your answer briefly such as 'A. move knife'. \n"
-        "Here are the options you are selecting:\n" + ", ".join(f"{'ABCDE'[i]}. {o}" for i, o in enumerate(options))
+        "What colour is the cup? Given multiple choices, format your answer briefly such as "
+        "'A. move knife'. \nHere are the options you are selecting:\n" + listed
     )
     assert sample.answer == lined.answer  # same options, order and answer; only the layout differs
 
@@ -90,4 +91,5 @@ def test_inline_fraction_mixes_both_layouts() -> None:
     task = GenericMC(texts, answer_pools(texts, segments), k=5, fraction=1.0, seed=1, inline_fraction=0.5)
     inline = [task.samples(clip)[0].prompt.startswith("What colour is the cup? Given") for clip in segments]
     assert 15 < sum(inline) < 45
-    assert MixtureConfig.model_validate({"generic_mc": {"fraction": 1.0, "inline_fraction": 0.5}}).generic_mc.inline_fraction == 0.5
+    mixture = MixtureConfig.model_validate({"generic_mc": {"fraction": 1.0, "inline_fraction": 0.5}})
+    assert mixture.generic_mc.inline_fraction == 0.5
