@@ -188,3 +188,23 @@ def test_two_processes_shard_the_data_save_once_and_resume(tmp_path):
     assert f"resuming from checkpoint {checkpoint} (global step {epoch_steps})" in second.stderr
     assert [int(row["step"]) for row in read_loss_curve(paths["output"] / "loss.csv")] == [1, 2, 3, 4, 5, 6]
     assert json.loads((paths["final"] / "training.json").read_text())["global_step"] == epoch_steps + 2
+
+
+def test_a_rerun_with_another_recipe_starts_over_instead_of_resuming(resumed):
+    """After a finished run, the same output folder with a changed recipe trains from step 0.
+
+    (Last in the file: it retrains into the folder the tests above read.)
+    """
+    recipe = resumed["recipe"].with_name("recipe_changed.yaml")
+    recipe.write_text(RECIPE.replace("learning_rate: 5.0e-3", "learning_rate: 4.0e-3"))
+    command = [sys.executable, *train_command({**resumed, "recipe": recipe})]
+    env = quiet_env(resumed["output"].parent)
+    rerun = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-5000:]
+    assert "of a run with other inputs (changed: recipe): training starts at step 0" in rerun.stderr
+    assert "resuming from checkpoint" not in rerun.stderr
+    assert f"to global step {MAX_STEPS}" in rerun.stderr
+    steps = [int(row["step"]) for row in read_loss_curve(resumed["output"] / "loss.csv")]
+    assert steps == list(range(1, MAX_STEPS + 1))
+    record = json.loads((resumed["output"] / "checkpoints" / "inputs.json").read_text())
+    assert record["recipe"]["learning_rate"] == 4.0e-3

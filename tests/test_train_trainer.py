@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from transformers import TrainerControl, TrainerState, TrainingArguments
 
 from actionmqa.model.modeling import LlavaActionForConditionalGeneration, LlavaActionOutput
 from actionmqa.model.tiny import tiny_config
-from actionmqa.train.checkpoints import COMPLETE_MARKER, latest_checkpoint, remove_incomplete
+from actionmqa.train.checkpoints import (
+    COMPLETE_MARKER,
+    INPUTS_FILE,
+    latest_checkpoint,
+    remove_incomplete,
+    remove_stale,
+)
 from actionmqa.train.losscurve import COLUMNS, LossCurveCallback, read_loss_curve
 from actionmqa.train.recipe import TrainRecipe
 from actionmqa.train.run import TrainJob, load_base
@@ -127,6 +135,23 @@ def test_latest_checkpoint_is_the_newest_complete_one(tmp_path):
     assert remove_incomplete(tmp_path) == [tmp_path / "checkpoint-12"]
     assert not (tmp_path / "checkpoint-12").exists() and (tmp_path / "checkpoint-10").exists()
     assert latest_checkpoint(tmp_path / "missing") is None
+
+
+def test_checkpoints_of_other_inputs_are_removed_and_the_new_inputs_recorded(tmp_path):
+    inputs = {"base": {"model.safetensors": "aa"}, "data": ["bb"], "recipe": {"learning_rate": 0.001}}
+    for step in (2, 4):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        (tmp_path / f"checkpoint-{step}" / COMPLETE_MARKER).write_text("{}")
+    # checkpoints without a record of their inputs are stale
+    assert remove_stale(tmp_path, inputs) == [tmp_path / "checkpoint-2", tmp_path / "checkpoint-4"]
+    assert json.loads((tmp_path / INPUTS_FILE).read_text()) == inputs
+    (tmp_path / "checkpoint-6").mkdir()
+    (tmp_path / "checkpoint-6" / COMPLETE_MARKER).write_text("{}")
+    assert remove_stale(tmp_path, inputs) == []  # same inputs: a resume
+    assert latest_checkpoint(tmp_path) == tmp_path / "checkpoint-6"
+    assert remove_stale(tmp_path, {**inputs, "data": ["cc"]}) == [tmp_path / "checkpoint-6"]
+    assert latest_checkpoint(tmp_path) is None
+    assert remove_stale(tmp_path / "fresh", inputs) == [] and (tmp_path / "fresh" / INPUTS_FILE).is_file()
 
 
 @pytest.mark.parametrize("switch", [None, False])

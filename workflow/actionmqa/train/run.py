@@ -26,6 +26,7 @@ from actionmqa.train.checkpoints import (
     checkpoint_step,
     latest_checkpoint,
     remove_incomplete,
+    remove_stale,
 )
 from actionmqa.train.data import (
     ClipCache,
@@ -161,6 +162,8 @@ def train(job: TrainJob) -> int:
 
     if is_main_process():
         remove_incomplete(job.checkpoints)
+        remove_stale(job.checkpoints, run_inputs(job))
+    trainer.accelerator.wait_for_everyone()  # no rank looks for a checkpoint while rank 0 removes
     resume = latest_checkpoint(job.checkpoints)
     if resume is not None:
         log.info("resuming from checkpoint %s (global step %d)", resume, checkpoint_step(resume))
@@ -193,6 +196,24 @@ def save_final(trainer: ActionTrainer, job: TrainJob, frame_processor: FrameProc
         publish_dir(staging, job.final)
         log.info("final model saved to %s", job.final)
     trainer.accelerator.wait_for_everyone()
+
+
+#: Recipe keys that say how long to train and how often to save or log, not what is trained: a
+#: run resumed with more steps, as a preempted run given a longer budget is, keeps its checkpoints.
+RUN_LENGTH_KEYS = frozenset(
+    {"max_steps", "num_train_epochs", "save_steps", "save_total_limit", "logging_steps", "dataloader_workers"}
+)
+
+
+def run_inputs(job: TrainJob) -> dict[str, Any]:
+    """What a checkpoint's training depends on, by content: a resume needs all of it unchanged."""
+    base_files = sorted(job.base.glob("*.safetensors")) + [job.base / "config.json"]
+    recipe = job.recipe.model_dump(mode="json", exclude=set(RUN_LENGTH_KEYS))
+    return {
+        "base": {path.name: sha256_file(path) for path in base_files if path.is_file()},
+        "data": [sha256_file(path) for path in job.data],
+        "recipe": recipe,
+    }
 
 
 def provenance(job: TrainJob, global_step: int) -> dict[str, Any]:
