@@ -1,6 +1,6 @@
 # Stage "train": the models. The toy base is built in stages (tokenizer, vision tower
-# pretrained on the world's frames, assembly, then projector + language model on general
-# instruction data); LLaVAction models are fine-tuned from a base with the SFT mixture by the
+# pretrained on the world's frames, language model pretrained on the world's text, assembly,
+# then projector + language model on general instruction data); LLaVAction models are fine-tuned from a base with the SFT mixture by the
 # HF Trainer under DeepSpeed; hub checkpoints are downloaded and converted.
 
 
@@ -58,11 +58,41 @@ rule base_vision:
         " --out {output.tower} --metrics {output.metrics} > {log} 2>&1"
 
 
+rule base_language:
+    input:
+        annotations=get_annotation_files,
+        tokenizer="results/toy/base/tokenizer",
+    output:
+        model=directory("results/toy/base/language"),
+        metrics="results/toy/base/language_metrics.json",
+    # the longest job before base_init: start it as soon as the tokenizer is there
+    priority: 10
+    params:
+        annotations=get_annotations_dir,
+        base=config["toy_base"],
+        seed=config["seed"],
+    threads: 2
+    log:
+        "logs/toy/base_language.log",
+    benchmark:
+        "benchmarks/toy/base_language.tsv"
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} python -m actionmqa base language --annotations-dir {params.annotations}"
+        " --tokenizer {input.tokenizer} --hidden {params.base[hidden]} --layers {params.base[layers]}"
+        " --heads {params.base[heads]} --steps {params.base[language_steps]}"
+        " --batch-size {params.base[language_batch_size]} --lr {params.base[language_lr]}"
+        " --seed {params.seed} --threads {threads} --out {output.model} --metrics {output.metrics}"
+        " > {log} 2>&1"
+
+
 rule base_init:
     input:
         annotations=get_annotation_files,
         tokenizer="results/toy/base/tokenizer",
         vision="results/toy/base/vision",
+        language="results/toy/base/language",
     output:
         directory("results/toy/base/init"),
     params:
@@ -75,6 +105,7 @@ rule base_init:
         "../envs/train.yaml"
     shell:
         "python -m actionmqa base init --tokenizer {input.tokenizer} --vision {input.vision}"
+        " --language {input.language}"
         " --annotations-dir {params.annotations} --hidden {params.base[hidden]}"
         " --layers {params.base[layers]} --heads {params.base[heads]}"
         " --visual-layout {params.base[visual_layout]} --action-token off --seed {params.seed}"
@@ -97,6 +128,8 @@ rule train_model:
         launcher=lambda wildcards, resources: (
             f"torchrun --standalone --nproc_per_node {resources.gpu}" if resources.gpu else "python"
         ),
+    # before any evaluation of an earlier model: the fine-tunes are the longest chain of the run
+    priority: 5
     threads: 2
     resources:
         gpu=get_gpus,

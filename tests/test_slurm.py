@@ -58,7 +58,8 @@ SMALL_WORLD = """\
 toyworld: {n_train: 120, n_val: 20}
 specialist: {folds: 3}
 # the toy base, each stage cut to seconds; its training (train_model) runs on one GPU
-toy_base: {vision_steps: 2, vision_batch_size: 4, recipe: tiny_base.yaml}
+toy_base:
+  {vision_steps: 2, vision_batch_size: 4, language_steps: 2, language_batch_size: 4, recipe: tiny_base.yaml}
 models:
   base: {build: toy_base, gpus: 1}
 evaluate: {models: [base], gpus: 1, max_new_tokens: 4}

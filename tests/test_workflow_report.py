@@ -27,6 +27,8 @@ toy_base:
   vision_layers: 1
   vision_steps: 4
   vision_batch_size: 8
+  language_steps: 2
+  language_batch_size: 4
   hidden: 32
   layers: 1
   heads: 2

@@ -36,7 +36,10 @@ def test_dry_run_plans_every_stage_without_data(tmp_path, configfile):
 @pytest.mark.parametrize(
     ("configfile", "expected"),
     [
-        ("config/config.yaml", ("base_tokenizer", "base_vision", "base_init", "train_model", "eval_mqa")),
+        (
+            "config/config.yaml",
+            ("base_tokenizer", "base_vision", "base_language", "base_init", "train_model", "eval_mqa"),
+        ),
         (
             "config/paper.yaml",
             ("fetch_checkpoint", "convert_checkpoint", "sft_teacher", "train_model", "eval_mqa"),

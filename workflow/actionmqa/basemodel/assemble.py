@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from transformers import AutoTokenizer, PreTrainedTokenizerBase, SiglipVisionModel
+from transformers import AutoTokenizer, PreTrainedTokenizerBase, Qwen2ForCausalLM, SiglipVisionModel
 from transformers.utils import SAFE_WEIGHTS_NAME
 
 from actionmqa.basemodel.tower import FEATURE_LAYER
@@ -42,6 +42,7 @@ class InitJob:
     vision_dir: Path
     annotations_dir: Path
     out: Path
+    language_dir: Path | None = None
     hidden: int = 128
     layers: int = 4
     heads: int = 4
@@ -103,6 +104,22 @@ def load_tower(model: LlavaActionForConditionalGeneration, tower: SiglipVisionMo
         raise RuntimeError(f"tower tensors changed while loading: {differing[:5]}")
 
 
+def load_language(model: LlavaActionForConditionalGeneration, source: Path) -> None:
+    """Copy a pretrained LM (``base language``) in: its decoder and its output projection.
+
+    Shapes must agree: the LM was built with the same tokenizer, width, depth and heads.
+    """
+    language = Qwen2ForCausalLM.from_pretrained(source)
+    decoder = model.model.language_model
+    try:
+        decoder.load_state_dict(language.model.state_dict(), strict=True)
+        model.lm_head.load_state_dict(language.lm_head.state_dict(), strict=True)
+    except RuntimeError as error:
+        raise InputError(
+            source, f"the pretrained language model does not fit the base model: {error}"
+        ) from error
+
+
 def assemble(job: InitJob) -> LlavaActionForConditionalGeneration:
     """Build, check and save the base model; returns it."""
     tokenizer = AutoTokenizer.from_pretrained(job.tokenizer_dir)
@@ -112,6 +129,8 @@ def assemble(job: InitJob) -> LlavaActionForConditionalGeneration:
     torch.manual_seed(job.seed)
     model = LlavaActionForConditionalGeneration(config)
     load_tower(model, tower)
+    if job.language_dir is not None:
+        load_language(model, job.language_dir)
     model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids(END_OF_TURN)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     processor = FrameProcessor.from_pretrained(job.vision_dir, config)
@@ -127,10 +146,14 @@ def assemble(job: InitJob) -> LlavaActionForConditionalGeneration:
 def provenance(job: InitJob, labels: LabelMap) -> dict[str, Any]:
     """Where the parts came from; the tower by its weights' sha256, so a retrained tower is visible."""
     return {
-        "stage": "init: pretrained vision tower, untrained projector and language model",
+        "stage": "init: pretrained vision tower and language model (or a fresh one), fresh projector",
         "tokenizer": str(job.tokenizer_dir),
         "vision": str(job.vision_dir),
         "vision_sha256": sha256_file(job.vision_dir / SAFE_WEIGHTS_NAME),
+        "language": None if job.language_dir is None else str(job.language_dir),
+        "language_sha256": None
+        if job.language_dir is None
+        else sha256_file(job.language_dir / SAFE_WEIGHTS_NAME),
         "num_actions": len(labels.actions),
         "action_token": job.action_token,
         "visual_layout": job.visual_layout,

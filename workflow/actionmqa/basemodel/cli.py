@@ -17,6 +17,7 @@ def register(stages: Any) -> None:
     verbs = stage.add_subparsers(dest="verb", required=True, metavar="VERB")
     _add_tokenizer(verbs)
     _add_vision(verbs)
+    _add_language(verbs)
     _add_init(verbs)
 
 
@@ -55,11 +56,34 @@ def _add_vision(verbs: Any) -> None:
     parser.set_defaults(func=_vision)
 
 
+def _add_language(verbs: Any) -> None:
+    parser = verbs.add_parser("language", help="pretrain the language model on the world's train text")
+    parser.add_argument("--annotations-dir", type=Path, required=True, help="EK100-format annotations")
+    parser.add_argument("--tokenizer", type=Path, required=True, help="folder written by `base tokenizer`")
+    parser.add_argument("--hidden", type=int, default=128, help="language model width (as `base init`)")
+    parser.add_argument("--layers", type=int, default=4, help="language model depth (as `base init`)")
+    parser.add_argument("--heads", type=int, default=4, help="attention heads (as `base init`)")
+    parser.add_argument("--steps", type=int, default=600, help="optimizer steps")
+    parser.add_argument("--batch-size", type=int, default=32, help="exchanges per step")
+    parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (warmup, then cosine)")
+    parser.add_argument("--seed", type=int, default=0, help="initialisation, batches, held-out wordings")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--out", type=Path, required=True, help="language model folder (replaced whole)")
+    parser.add_argument("--metrics", type=Path, required=True, help="held-out choosing accuracies (JSON)")
+    parser.set_defaults(func=_language)
+
+
 def _add_init(verbs: Any) -> None:
     parser = verbs.add_parser("init", help="tokenizer + pretrained tower + fresh projector and LM")
     parser.add_argument("--tokenizer", type=Path, required=True, help="folder written by `base tokenizer`")
     parser.add_argument("--vision", type=Path, required=True, help="folder written by `base vision`")
     parser.add_argument("--annotations-dir", type=Path, required=True, help="sizes the action head")
+    parser.add_argument(
+        "--language",
+        type=Path,
+        default=None,
+        help="folder written by `base language` (default: an untrained LM)",
+    )
     parser.add_argument("--hidden", type=int, default=128, help="language model width")
     parser.add_argument("--layers", type=int, default=4, help="language model depth")
     parser.add_argument("--heads", type=int, default=4, help="language model attention heads")
@@ -112,6 +136,27 @@ def _vision(args: argparse.Namespace) -> None:
     )
 
 
+def _language(args: argparse.Namespace) -> None:
+    import torch
+
+    from actionmqa.basemodel.language import LanguageJob, LanguageRecipe, build_language
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    build_language(
+        LanguageJob(
+            annotations_dir=args.annotations_dir,
+            tokenizer_dir=args.tokenizer,
+            out=args.out,
+            metrics=args.metrics,
+            recipe=LanguageRecipe(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed),
+            hidden=args.hidden,
+            layers=args.layers,
+            heads=args.heads,
+        )
+    )
+
+
 def _init(args: argparse.Namespace) -> None:
     from actionmqa.basemodel.assemble import InitJob, assemble
 
@@ -121,6 +166,7 @@ def _init(args: argparse.Namespace) -> None:
             vision_dir=args.vision,
             annotations_dir=args.annotations_dir,
             out=args.out,
+            language_dir=args.language,
             hidden=args.hidden,
             layers=args.layers,
             heads=args.heads,
