@@ -64,7 +64,7 @@ def _add_language(verbs: Any) -> None:
     parser.add_argument("--layers", type=int, default=4, help="language model depth (as `base init`)")
     parser.add_argument("--heads", type=int, default=4, help="attention heads (as `base init`)")
     parser.add_argument("--steps", type=int, default=600, help="optimizer steps")
-    parser.add_argument("--batch-size", type=int, default=32, help="exchanges per step")
+    parser.add_argument("--batch-size", type=int, default=64, help="exchanges per step")
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (warmup, then cosine)")
     parser.add_argument("--seed", type=int, default=0, help="initialisation, batches, held-out wordings")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
