@@ -47,6 +47,8 @@ rule sft_build:
     output:
         records="results/{dataset}/sft/{mixture}.jsonl",
         manifest="results/{dataset}/sft/{mixture}.manifest.json",
+    # feeds the fine-tunes (train_model): ahead of evaluations
+    priority: 5
     params:
         annotations=get_annotations_dir,
         predictions=lambda wildcards, input: [

@@ -41,6 +41,8 @@ rule specialist_fit:
         train="results/{dataset}/specialist/{variant}/predictions_train.json",
         validation="results/{dataset}/specialist/{variant}/predictions_validation.json",
         metrics="results/{dataset}/specialist/{variant}/metrics.json",
+    # its train-side predictions feed the SFT mixture, hence the fine-tunes: ahead of evaluations
+    priority: 5
     params:
         annotations=get_annotations_dir,
         folds=config["specialist"]["folds"],
