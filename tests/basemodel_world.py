@@ -54,3 +54,29 @@ def build_vision(world: Path, out: Path, metrics: Path, *extra: str) -> Path:
         ]
     )
     return out
+
+
+def base_parts(root: Path) -> dict[str, Path]:
+    """A small world under ``root``, its tokenizer and a (barely) pretrained tower."""
+    world = make_world(root / "world")
+    return {
+        "root": root,
+        "world": world,
+        "tokenizer": build_tokenizer(world, root / "tokenizer"),
+        "vision": build_vision(world, root / "vision", root / "vision.json"),
+    }
+
+
+def init_base(parts: dict[str, Path], out: Path, *extra: str, tokenizer: Path | None = None) -> Path:
+    """``base init`` of a one-layer, 32-wide language model from ``base_parts``; ``extra`` flags last."""
+    run_base(
+        [
+            "init",
+            *("--tokenizer", str(tokenizer or parts["tokenizer"]), "--vision", str(parts["vision"])),
+            *("--annotations-dir", str(parts["world"] / "annotations")),
+            *("--hidden", "32", "--layers", "1", "--heads", "2", "--seed", "0"),
+            *extra,
+            *("--out", str(out)),
+        ]
+    )
+    return out

@@ -23,7 +23,7 @@ from actionmqa.model.tokenizer import train_tokenizer
 from actionmqa.prompts import chat_prompt, llava_user_text, mqa_answer, mqa_prompt
 from actionmqa.train.losscurve import read_loss_curve
 from actionmqa.video.synthetic import write_pattern_tree
-from basemodel_world import build_tokenizer, build_vision, make_world, run_base
+from basemodel_world import base_parts, init_base
 from tiny_llava_world import VIDEOS, options_for, sft_records, write_sft
 
 TRAIN_STEPS = 2
@@ -43,33 +43,12 @@ clip_cache: true
 
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A small world, its tokenizer and a (barely) pretrained tower."""
-    root = tmp_path_factory.mktemp("base")
-    world = make_world(root / "world")
-    return {
-        "world": world,
-        "tokenizer": build_tokenizer(world, root / "tokenizer"),
-        "vision": build_vision(world, root / "vision", root / "vision.json"),
-    }
-
-
-def init(parts: dict[str, Path], out: Path, *extra: str, tokenizer: Path | None = None) -> Path:
-    run_base(
-        [
-            "init",
-            *("--tokenizer", str(tokenizer or parts["tokenizer"]), "--vision", str(parts["vision"])),
-            *("--annotations-dir", str(parts["world"] / "annotations")),
-            *("--hidden", "32", "--layers", "1", "--heads", "2", "--seed", "0"),
-            *extra,
-            *("--out", str(out)),
-        ]
-    )
-    return out
+    return base_parts(tmp_path_factory.mktemp("base"))
 
 
 @pytest.fixture(scope="module")
 def base(parts: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return init(parts, tmp_path_factory.mktemp("init") / "base")
+    return init_base(parts, tmp_path_factory.mktemp("init") / "base")
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +94,7 @@ def test_the_saved_model_runs_a_video_prompt(loaded: LoadedModel) -> None:
 
 def test_the_action_token_switch_adds_the_heads(parts: dict[str, Path], tmp_path: Path) -> None:
     model = LlavaActionForConditionalGeneration.from_pretrained(
-        init(parts, tmp_path / "with_token", "--action-token", "on")
+        init_base(parts, tmp_path / "with_token", "--action-token", "on")
     )
     assert model.config.action_token
     assert model.action_head.out_features == model.config.num_actions
@@ -126,7 +105,7 @@ def test_a_tokenizer_without_placeholders_is_refused(parts: dict[str, Path], tmp
     plain = tmp_path / "plain"
     train_tokenizer(["take cup", "open drawer"] * 10, 300, plain, special_tokens=("<pad>",))
     with pytest.raises(InputError, match="<video>"):
-        init(parts, tmp_path / "refused", tokenizer=plain)
+        init_base(parts, tmp_path / "refused", tokenizer=plain)
     assert not (tmp_path / "refused").exists()
 
 

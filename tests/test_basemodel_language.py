@@ -24,7 +24,7 @@ from actionmqa.basemodel.language import (
 )
 from actionmqa.errors import InputError
 from actionmqa.seeding import rng_for
-from basemodel_world import build_tokenizer, build_vision, make_world, run_base
+from basemodel_world import base_parts, init_base, run_base
 
 RECIPE = LanguageRecipe(steps=2, batch_size=4, lr=1e-3)
 
@@ -124,14 +124,7 @@ def test_distractors_are_distinct_other_actions_and_too_few_actions_is_an_error(
 
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("language")
-    world = make_world(root / "world")
-    return {
-        "root": root,
-        "world": world,
-        "tokenizer": build_tokenizer(world, root / "tokenizer"),
-        "vision": build_vision(world, root / "vision", root / "vision.json"),
-    }
+    return base_parts(tmp_path_factory.mktemp("language"))
 
 
 def test_answer_loss_equals_the_models_own_loss(parts: dict[str, Path]) -> None:
@@ -183,23 +176,9 @@ def test_the_stage_writes_a_language_model_and_held_out_metrics(parts: dict[str,
         assert accuracy["questions"] == 200 and 0 <= accuracy["text"] <= 1
 
 
-def init(parts: dict[str, Path], out: Path, *extra: str) -> Path:
-    run_base(
-        [
-            "init",
-            *("--tokenizer", str(parts["tokenizer"]), "--vision", str(parts["vision"])),
-            *("--annotations-dir", str(parts["world"] / "annotations")),
-            *("--hidden", "32", "--layers", "1", "--heads", "2", "--seed", "0"),
-            *extra,
-            *("--out", str(out)),
-        ]
-    )
-    return out
-
-
 def test_base_init_takes_the_pretrained_language_model_whole(parts: dict[str, Path]) -> None:
     lm = language(parts, parts["root"] / "lm_for_init")
-    base = init(parts, parts["root"] / "base", "--language", str(lm))
+    base = init_base(parts, parts["root"] / "base", "--language", str(lm))
     pretrained, assembled = load_file(lm / "model.safetensors"), load_file(base / "model.safetensors")
     assert torch.equal(assembled["lm_head.weight"], pretrained["lm_head.weight"])
     decoder = {key.removeprefix("model."): t for key, t in pretrained.items() if key.startswith("model.")}
@@ -212,4 +191,4 @@ def test_base_init_takes_the_pretrained_language_model_whole(parts: dict[str, Pa
 def test_a_language_model_of_another_width_is_refused_naming_its_folder(parts: dict[str, Path]) -> None:
     lm = language(parts, parts["root"] / "lm_wide")
     with pytest.raises(InputError, match=r"lm_wide.*does not fit the base model"):
-        init(parts, parts["root"] / "base_wide", "--language", str(lm), "--hidden", "64")
+        init_base(parts, parts["root"] / "base_wide", "--language", str(lm), "--hidden", "64")
