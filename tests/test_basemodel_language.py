@@ -19,6 +19,7 @@ from actionmqa.basemodel.language import (
     distractor_actions,
     encode,
     language_config,
+    pretrain_language,
     sample_text,
     train_wordings,
 )
@@ -122,6 +123,13 @@ def test_distractors_are_distinct_other_actions_and_too_few_actions_is_an_error(
         distractor_actions(WORDINGS, (0, 0), 6, rng_for(0, "d"))
 
 
+def test_a_split_that_holds_nothing_out_is_refused_before_training() -> None:
+    one_wording_each = Wordings({(i, i): (f"take thing{i}",) for i in range(6)})
+    expected = r"holding out 0.1 of each action's wordings \(rounded\) leaves none out"
+    with pytest.raises(ValueError, match=expected):
+        pretrain_language(one_wording_each, None, None, RECIPE)  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return base_parts(tmp_path_factory.mktemp("language"))
@@ -157,6 +165,8 @@ def language(parts: dict[str, Path], out: Path) -> Path:
                 str(parts["tokenizer"]),
             ),
             *("--hidden", "32", "--layers", "1", "--heads", "2", "--steps", "2", "--batch-size", "4"),
+            # the small world has a few wordings per action: 0.1 of them rounds to none
+            *("--heldout-fraction", "0.5"),
             *("--threads", "1", "--out", str(out), "--metrics", str(out.with_suffix(".json"))),
         ]
     )

@@ -66,6 +66,9 @@ def _add_language(verbs: Any) -> None:
     parser.add_argument("--steps", type=int, default=600, help="optimizer steps")
     parser.add_argument("--batch-size", type=int, default=64, help="exchanges per step")
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (warmup, then cosine)")
+    parser.add_argument(
+        "--heldout-fraction", type=float, default=0.1, help="share of each action's wordings not trained on"
+    )
     parser.add_argument("--seed", type=int, default=0, help="initialisation, batches, held-out wordings")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--out", type=Path, required=True, help="language model folder (replaced whole)")
@@ -149,7 +152,13 @@ def _language(args: argparse.Namespace) -> None:
             tokenizer_dir=args.tokenizer,
             out=args.out,
             metrics=args.metrics,
-            recipe=LanguageRecipe(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed),
+            recipe=LanguageRecipe(
+                steps=args.steps,
+                batch_size=args.batch_size,
+                lr=args.lr,
+                seed=args.seed,
+                heldout_fraction=args.heldout_fraction,
+            ),
             hidden=args.hidden,
             layers=args.layers,
             heads=args.heads,

@@ -345,7 +345,10 @@ def pretrain_language(
     """Train a fresh LM on ``repeat`` and ``choose``; measure choosing among held-out wordings after."""
     train, heldout = wordings.split(recipe.heldout_fraction, recipe.seed)
     if not heldout.actions:
-        raise ValueError("no action has two wordings to hold one out: nothing to measure on")
+        raise ValueError(
+            f"holding out {recipe.heldout_fraction} of each action's wordings (rounded) leaves none out:"
+            " nothing to measure on; raise the fraction"
+        )
     torch.manual_seed(recipe.seed)
     model = Qwen2ForCausalLM(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
