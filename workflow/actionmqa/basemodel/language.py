@@ -43,6 +43,7 @@ from transformers import (
 from actionmqa.answers import parse_upstream
 from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.io import atomic_dir, write_json
+from actionmqa.model.tiny import tiny_text_config
 from actionmqa.model.tokenizer import END_OF_TURN
 from actionmqa.prompts import chat_answer, chat_prompt, format_options, mqa_answer
 from actionmqa.seeding import rng_for
@@ -202,17 +203,7 @@ def sample_text(
 
 def language_config(tokenizer: PreTrainedTokenizerBase, hidden: int, layers: int, heads: int) -> Qwen2Config:
     """The LM half of ``tiny_config``: same widths, so ``base init`` can load it into the LLaVA model."""
-    return Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden,
-        intermediate_size=2 * hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        num_key_value_heads=max(1, heads // 2),
-        max_position_embeddings=8192,
-        tie_word_embeddings=False,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    return tiny_text_config(len(tokenizer), hidden, layers, heads, tokenizer.pad_token_id)
 
 
 def encode(samples: Sequence[TextSample], tokenizer: PreTrainedTokenizerBase) -> dict[str, torch.Tensor]:

@@ -15,6 +15,28 @@ from actionmqa.model.configuration import LlavaActionConfig
 from actionmqa.model.tokenizer import ACTION_TOKEN, IMAGE_TOKEN, PAD_TOKEN, VIDEO_TOKEN, special_token_id
 
 
+def tiny_text_config(
+    vocab_size: int,
+    hidden: int,
+    layers: int,
+    heads: int,
+    pad_token_id: int,
+    max_position_embeddings: int = 8192,
+) -> Qwen2Config:
+    """The language model of ``tiny_config``, alone (``base language`` pretrains it before assembly)."""
+    return Qwen2Config(
+        vocab_size=vocab_size,
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=max(1, heads // 2),
+        max_position_embeddings=max_position_embeddings,
+        tie_word_embeddings=False,
+        pad_token_id=pad_token_id,
+    )
+
+
 def tiny_config(
     vocab_size: int,
     *,
@@ -50,16 +72,8 @@ def tiny_config(
         patch_size=patch_size,
         vision_use_head=False,
     )
-    text_config = Qwen2Config(
-        vocab_size=vocab_size,
-        hidden_size=hidden,
-        intermediate_size=2 * hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        num_key_value_heads=max(1, heads // 2),
-        max_position_embeddings=max_position_embeddings,
-        tie_word_embeddings=False,
-        pad_token_id=special_token_id(PAD_TOKEN),
+    text_config = tiny_text_config(
+        vocab_size, hidden, layers, heads, special_token_id(PAD_TOKEN), max_position_embeddings
     )
     return LlavaActionConfig(
         vision_config=vision_config,
