@@ -13,7 +13,7 @@ from actionmqa.train.recipe import ALL_PARTS, TrainRecipe, load_recipe
 
 def test_defaults_are_the_authors_final_recipe():
     recipe = TrainRecipe()
-    assert (recipe.learning_rate, recipe.vision_tower_lr) == (1e-5, 2e-6)
+    assert (recipe.learning_rate, recipe.vision_tower_lr, recipe.projector_lr) == (1e-5, 2e-6, None)
     assert (recipe.lr_scheduler, recipe.warmup_ratio, recipe.weight_decay) == ("cosine", 0.03, 0.0)
     assert (recipe.num_train_epochs, recipe.max_steps) == (1.0, None)
     assert (recipe.per_device_batch_size, recipe.gradient_accumulation_steps) == (1, 2)

@@ -49,11 +49,11 @@ def test_freeze_untuned_trains_only_the_named_parts(model):
     assert all(param.requires_grad for param in model.parameters())
 
 
-def make_trainer(model, tmp_path, **args) -> ActionTrainer:
+def make_trainer(model, tmp_path, projector_lr=None, **args) -> ActionTrainer:
     arguments = TrainingArguments(
         output_dir=str(tmp_path), use_cpu=True, report_to="none", learning_rate=1e-5, **args
     )
-    return ActionTrainer(model=model, args=arguments, vision_tower_lr=2e-6)
+    return ActionTrainer(model=model, args=arguments, vision_tower_lr=2e-6, projector_lr=projector_lr)
 
 
 def test_vision_tower_gets_its_own_rate_and_the_main_group_comes_first(model, tmp_path):
@@ -66,6 +66,17 @@ def test_vision_tower_gets_its_own_rate_and_the_main_group_comes_first(model, tm
         lr, weight_decay = by_param[id(param)]
         assert lr == (2e-6 if name.startswith("model.vision_tower.") else 1e-5), name
         assert weight_decay == (0.0 if "norm" in name or name.endswith("bias") else 0.1), name
+
+
+def test_projector_gets_its_own_rate_when_the_recipe_sets_one(model, tmp_path):
+    freeze_untuned(model, ("mm_vision_tower", "mm_mlp_adapter", "mm_language_model"))
+    optimizer = make_trainer(model, tmp_path, projector_lr=2e-3).create_optimizer()
+    assert optimizer.param_groups[0]["lr"] == 1e-5
+    by_param = {id(p): g["lr"] for g in optimizer.param_groups for p in g["params"]}
+    expected = {"model.vision_tower.": 2e-6, "model.multi_modal_projector.": 2e-3}
+    for name, param in model.named_parameters():
+        prefix = next((prefix for prefix in expected if name.startswith(prefix)), None)
+        assert by_param[id(param)] == expected.get(prefix, 1e-5), name
 
 
 def test_frozen_parameters_are_not_optimised(model, tmp_path):

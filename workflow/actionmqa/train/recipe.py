@@ -27,6 +27,8 @@ class TrainRecipe(BaseModel):
 
     learning_rate: float = Field(1e-5, gt=0)
     vision_tower_lr: float = Field(2e-6, gt=0)
+    #: Upstream ``mm_projector_lr``: the projector's own rate; ``None`` trains it at ``learning_rate``.
+    projector_lr: float | None = Field(None, gt=0)
     lr_scheduler: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "cosine"
     warmup_ratio: float = Field(0.03, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)

@@ -158,6 +158,7 @@ def train(job: TrainJob) -> int:
         processing_class=tokenizer,
         callbacks=[LossCurveCallback(job.output_dir / "loss.csv")],
         vision_tower_lr=recipe.vision_tower_lr,
+        projector_lr=recipe.projector_lr,
     )
 
     if is_main_process():

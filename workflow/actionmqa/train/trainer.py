@@ -1,9 +1,9 @@
 """The HF Trainer, specialised for LLaVAction: tuned parts, the vision tower's own learning rate, loss terms.
 
 Upstream's ``LLaVATrainer.create_optimizer`` gives the vision tower ``mm_vision_tower_lr``
-(2e-6) and everything else the main rate (1e-5); ``mm_tunable_parts`` decides what trains
-at all. The loss is logged apart (LM, verb, noun, action) so the curve shows whether the
-action heads learn, not only their weighted sum.
+(2e-6), the projector ``mm_projector_lr`` when set, and everything else the main rate (1e-5);
+``mm_tunable_parts`` decides what trains at all. The loss is logged apart (LM, verb, noun,
+action) so the curve shows whether the action heads learn, not only their weighted sum.
 """
 
 from __future__ import annotations
@@ -75,19 +75,31 @@ class LossTerms:
 
 
 class ActionTrainer(Trainer):
-    """``Trainer`` with the vision tower at its own learning rate and the loss terms in the logs."""
+    """``Trainer`` with the vision tower (and optionally the projector) at its own learning rate and
+    the loss terms in the logs."""
 
-    def __init__(self, *args: Any, vision_tower_lr: float, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, vision_tower_lr: float, projector_lr: float | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.vision_tower_lr = vision_tower_lr
+        self.projector_lr = projector_lr
         self.loss_terms = LossTerms()
         # The head losses are per-batch means; normalising the LM term alone by the token count of
         # the accumulated batch would weight the heads by the accumulation steps. Upstream
         # (transformers 4.40) averaged each micro-batch, then divided by the accumulation steps.
         self.model_accepts_loss_kwargs = False
 
+    def part_lr(self, part: TunablePart) -> float:
+        """The learning rate of a tunable part: its own where the recipe sets one, else the main."""
+        if part == "mm_vision_tower":
+            return self.vision_tower_lr
+        if part == "mm_mlp_adapter" and self.projector_lr is not None:
+            return self.projector_lr
+        return self.args.learning_rate
+
     def create_optimizer(self, model: nn.Module | None = None) -> torch.optim.Optimizer:
-        """torch AdamW over (main, vision tower) x (decay, no decay) groups; the main group first.
+        """torch AdamW over (learning rate) x (decay, no decay) groups; the main group first.
 
         The Trainer logs the first group's rate as ``learning_rate``, so that stays the main one.
         """
@@ -99,7 +111,7 @@ class ActionTrainer(Trainer):
         for name, param in model.named_parameters():
             if not param.requires_grad:
                 continue
-            lr = self.vision_tower_lr if tunable_part(name) == "mm_vision_tower" else self.args.learning_rate
+            lr = self.part_lr(tunable_part(name))
             weight_decay = self.args.weight_decay if name in decay else 0.0
             groups.setdefault((lr, weight_decay), []).append(param)
         ordered = sorted(groups.items(), key=lambda item: item[0][0] != self.args.learning_rate)
