@@ -213,6 +213,15 @@ def get_finetune_inputs(wildcards):
     }
 
 
+def get_train_threads(wildcards):
+    """One thread for a fine-tune, two for the toy base's stage 2.
+
+    The fine-tunes (a model and its ablation) train side by side, and tiny CPU models scale poorly
+    past one thread; the base trains alone, every later job waiting on it.
+    """
+    return 1 if "finetune" in model_spec(wildcards.model) else 2
+
+
 def get_gpus(wildcards):
     return config["models"][wildcards.model].get("gpus", 0)
 

@@ -130,7 +130,7 @@ rule train_model:
         ),
     # before any evaluation of an earlier model: the fine-tunes are the longest chain of the run
     priority: 5
-    threads: 2
+    threads: get_train_threads
     resources:
         gpu=get_gpus,
         runtime=24 * 60,

@@ -99,3 +99,20 @@ def test_config_errors_lists_every_problem_with_its_path():
         "config key 'specialist.folds': '5' is not of type 'integer'",
         "config key 'videos.layout': 'tiles' is not one of ['whole', 'chunks']",
     ]
+
+
+def test_local_profile_trains_the_base_on_two_threads_and_the_fine_tunes_on_one(tmp_path):
+    result = snakemake(
+        tmp_path, "evaluate", "-n", "-p", "--profile", str(REPO / "config" / "profiles" / "local")
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    threads = {
+        line.split("--final ")[1].split()[0]: line.split("OMP_NUM_THREADS=")[1].split()[0]
+        for line in (result.stdout + result.stderr).splitlines()
+        if " train run " in line
+    }
+    assert threads == {
+        "results/toy/models/base": "2",
+        "results/toy/models/llavaction": "1",
+        "results/toy/models/llavaction_no_action_token": "1",
+    }
