@@ -13,6 +13,7 @@ from transformers import AutoTokenizer, Qwen2ForCausalLM
 from actionmqa.basemodel.language import (
     REPEAT_INSTRUCTION,
     LanguageRecipe,
+    TextSample,
     Wordings,
     answer_loss,
     batches_of_samples,
@@ -21,6 +22,7 @@ from actionmqa.basemodel.language import (
     language_config,
     pretrain_language,
     sample_text,
+    score_choices,
     train_wordings,
 )
 from actionmqa.errors import InputError
@@ -72,6 +74,17 @@ def test_a_choose_exchange_is_the_option_list_a_question_and_the_lettered_option
     )
     assert sample.answer == f"{'ABCDE'[sample.answer_index]}. {right}<|im_end|>\n"
     assert len(sample.options) == len(set(sample.options)) == 5
+
+
+def test_choices_are_scored_as_the_mqa_evaluation_scores_them() -> None:
+    options = ("open fridge", "take cup", "wash knife", "cut onion", "open drawer")
+    sample = TextSample("choose", "prompt", "C. wash knife", options, answer_index=2)
+    answers = ["C. wash knife", "C", "A. wash knife", "Cx", "C. rinse knife", "(C)", "wash knife"]
+    accuracy = score_choices([sample] * len(answers), answers)
+    assert accuracy.questions == 7
+    # upstream: the text after the last "X. " (letter irrelevant), or the whole answer without one
+    assert accuracy.text == 3 / 7
+    assert accuracy.letter == 4 / 7  # "C", "C. ...", "(C)"; not "Cx", not a bare text
 
 
 def test_a_paraphrase_query_is_another_wording_of_the_right_action() -> None:

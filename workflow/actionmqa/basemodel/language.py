@@ -40,7 +40,7 @@ from transformers import (
     get_cosine_schedule_with_warmup,
 )
 
-from actionmqa.answers import parse_upstream
+from actionmqa.answers import score_mqa_output
 from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.io import atomic_dir, write_json
 from actionmqa.model.tiny import tiny_text_config
@@ -228,10 +228,9 @@ def encode(samples: Sequence[TextSample], tokenizer: PreTrainedTokenizerBase) ->
 
 @dataclass(frozen=True)
 class ChoiceAccuracy:
-    """Greedy answers to held-out ``choose`` questions, read as the MQA evaluation reads them.
-
-    ``text`` is upstream's reading (the text after ``"X. "`` equals the right option), ``letter``
-    the strict one (the first character is the right letter).
+    """Answers to ``choose`` questions, read as the MQA evaluation reads them
+    (``actionmqa.answers.score_mqa_output``): ``text`` upstream's reading (the text after ``"X. "``
+    equals the right option), ``letter`` the strict one (the answer is the right letter).
     """
 
     questions: int
@@ -239,37 +238,54 @@ class ChoiceAccuracy:
     letter: float
 
 
+def score_choices(samples: Sequence[TextSample], answers: Sequence[str]) -> ChoiceAccuracy:
+    """Each raw answer scored against its ``choose`` question."""
+    scored = [
+        score_mqa_output({"options": sample.options, "answer_index": sample.answer_index}, answer)
+        for sample, answer in zip(samples, answers, strict=True)
+    ]
+    n = len(scored)
+    return ChoiceAccuracy(
+        n, sum(s.correct_upstream for s in scored) / n, sum(s.correct_strict for s in scored) / n
+    )
+
+
 @torch.no_grad()
-def choice_accuracy(
+def greedy_answers(
     model: Qwen2ForCausalLM,
     tokenizer: PreTrainedTokenizerBase,
     samples: Sequence[TextSample],
     batch_size: int = 100,
-) -> ChoiceAccuracy:
+) -> list[str]:
+    """Greedy, left-padded (so a batch equals one-by-one) answers to the samples' prompts."""
     model.eval()
-    text_right = letter_right = 0
+    answers: list[str] = []
+    pad = tokenizer.pad_token_id
     for start in range(0, len(samples), batch_size):
-        chunk = samples[start : start + batch_size]
-        prompts = [tokenizer(sample.prompt, add_special_tokens=False).input_ids for sample in chunk]
+        prompts = [
+            tokenizer(sample.prompt, add_special_tokens=False).input_ids
+            for sample in samples[start : start + batch_size]
+        ]
         width = max(len(ids) for ids in prompts)
-        pad = tokenizer.pad_token_id
-        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompts])
-        mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompts])
         output = model.generate(
-            input_ids=input_ids,
-            attention_mask=mask,
+            input_ids=torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompts]),
+            attention_mask=torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompts]),
             max_new_tokens=16,
             do_sample=False,
             pad_token_id=pad,
             eos_token_id=tokenizer.convert_tokens_to_ids(END_OF_TURN),
         )
-        for sample, new in zip(chunk, output[:, width:], strict=True):
-            raw = tokenizer.decode(new, skip_special_tokens=True).strip()
-            right = sample.options[sample.answer_index]
-            text_right += parse_upstream(raw) == right
-            letter_right += raw[:1] == mqa_answer(sample.answer_index, right)[:1]
+        answers += [
+            text.strip() for text in tokenizer.batch_decode(output[:, width:], skip_special_tokens=True)
+        ]
     model.train()
-    return ChoiceAccuracy(len(samples), text_right / len(samples), letter_right / len(samples))
+    return answers
+
+
+def choice_accuracy(
+    model: Qwen2ForCausalLM, tokenizer: PreTrainedTokenizerBase, samples: Sequence[TextSample]
+) -> ChoiceAccuracy:
+    return score_choices(samples, greedy_answers(model, tokenizer, samples))
 
 
 def batches_of_samples(
