@@ -1,7 +1,8 @@
 # Stage "train": the models. The toy base is built in stages (tokenizer, vision tower
 # pretrained on the world's frames, language model pretrained on the world's text, assembly,
-# then projector + language model on general instruction data); LLaVAction models are fine-tuned from a base with the SFT mixture by the
-# HF Trainer under DeepSpeed; hub checkpoints are downloaded and converted.
+# then projector + language model on general instruction data); LLaVAction models are
+# fine-tuned from a base with the SFT mixture by the HF Trainer under DeepSpeed; hub
+# checkpoints are downloaded and converted.
 
 
 rule models:

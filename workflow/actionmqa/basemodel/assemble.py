@@ -150,10 +150,8 @@ def provenance(job: InitJob, labels: LabelMap) -> dict[str, Any]:
         "tokenizer": str(job.tokenizer_dir),
         "vision": str(job.vision_dir),
         "vision_sha256": sha256_file(job.vision_dir / SAFE_WEIGHTS_NAME),
-        "language": None if job.language_dir is None else str(job.language_dir),
-        "language_sha256": None
-        if job.language_dir is None
-        else sha256_file(job.language_dir / SAFE_WEIGHTS_NAME),
+        "language": job.language_dir and str(job.language_dir),
+        "language_sha256": job.language_dir and sha256_file(job.language_dir / SAFE_WEIGHTS_NAME),
         "num_actions": len(labels.actions),
         "action_token": job.action_token,
         "visual_layout": job.visual_layout,

@@ -60,9 +60,7 @@ def _add_language(verbs: Any) -> None:
     parser = verbs.add_parser("language", help="pretrain the language model on the world's train text")
     parser.add_argument("--annotations-dir", type=Path, required=True, help="EK100-format annotations")
     parser.add_argument("--tokenizer", type=Path, required=True, help="folder written by `base tokenizer`")
-    parser.add_argument("--hidden", type=int, default=128, help="language model width (as `base init`)")
-    parser.add_argument("--layers", type=int, default=4, help="language model depth (as `base init`)")
-    parser.add_argument("--heads", type=int, default=4, help="attention heads (as `base init`)")
+    _add_language_shape(parser)
     parser.add_argument("--steps", type=int, default=600, help="optimizer steps")
     parser.add_argument("--batch-size", type=int, default=64, help="exchanges per step")
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (warmup, then cosine)")
@@ -76,6 +74,13 @@ def _add_language(verbs: Any) -> None:
     parser.set_defaults(func=_language)
 
 
+def _add_language_shape(parser: argparse.ArgumentParser) -> None:
+    """Width, depth and heads: ``base language`` and ``base init`` must be given the same."""
+    parser.add_argument("--hidden", type=int, default=128, help="language model width")
+    parser.add_argument("--layers", type=int, default=4, help="language model depth")
+    parser.add_argument("--heads", type=int, default=4, help="language model attention heads")
+
+
 def _add_init(verbs: Any) -> None:
     parser = verbs.add_parser("init", help="tokenizer + pretrained tower + fresh projector and LM")
     parser.add_argument("--tokenizer", type=Path, required=True, help="folder written by `base tokenizer`")
@@ -87,9 +92,7 @@ def _add_init(verbs: Any) -> None:
         default=None,
         help="folder written by `base language` (default: an untrained LM)",
     )
-    parser.add_argument("--hidden", type=int, default=128, help="language model width")
-    parser.add_argument("--layers", type=int, default=4, help="language model depth")
-    parser.add_argument("--heads", type=int, default=4, help="language model attention heads")
+    _add_language_shape(parser)
     parser.add_argument(
         "--visual-layout", choices=("hf", "llava_video"), default="llava_video", help="visual token layout"
     )
