@@ -12,13 +12,21 @@ rule evaluate:
 
 
 rule eval_mqa:
+    # The three distractor sets in one process: they ask about the same clips, and a job's
+    # start (importing torch and transformers, loading the model) costs as much as a toy set.
     input:
         model=lambda wildcards: get_model_dir(wildcards.model),
-        benchmark="results/{dataset}/mqa/validation_{distractors}.jsonl",
+        benchmarks=expand("results/{{dataset}}/mqa/validation_{distractors}.jsonl", distractors=DISTRACTORS),
         index=get_video_index(),
     output:
-        summary="results/{dataset}/eval/{model}/ek100_mqa_{distractors}_{frames}f.json",
-        predictions="results/{dataset}/eval/{model}/ek100_mqa_{distractors}_{frames}f.predictions.jsonl",
+        summaries=expand(
+            "results/{{dataset}}/eval/{{model}}/ek100_mqa_{distractors}_{{frames}}f.json",
+            distractors=DISTRACTORS,
+        ),
+        predictions=expand(
+            "results/{{dataset}}/eval/{{model}}/ek100_mqa_{distractors}_{{frames}}f.predictions.jsonl",
+            distractors=DISTRACTORS,
+        ),
     params:
         root=get_read_video_root,
         layout=config["videos"]["layout"],
@@ -30,17 +38,17 @@ rule eval_mqa:
     resources:
         gpu=config["evaluate"]["gpus"],
     log:
-        "logs/{dataset}/eval_mqa_{model}_{distractors}_{frames}f.log",
+        "logs/{dataset}/eval_mqa_{model}_{frames}f.log",
     benchmark:
-        "benchmarks/{dataset}/eval_mqa_{model}_{distractors}_{frames}f.tsv"
+        "benchmarks/{dataset}/eval_mqa_{model}_{frames}f.tsv"
     conda:
         "../envs/evaluate.yaml"
     shell:
         "OMP_NUM_THREADS={threads} python -m actionmqa eval mqa --model {input.model}"
-        " --benchmark {input.benchmark} --video-root {params.root} --layout {params.layout}"
+        " --benchmark {input.benchmarks} --video-root {params.root} --layout {params.layout}"
         " --backend {params.backend} --frames {wildcards.frames} {params.time_instruction}"
         " --batch-size {params.batch_size} --max-new-tokens {params.max_new_tokens}"
-        " --summary {output.summary} --predictions {output.predictions} > {log} 2>&1"
+        " --summary {output.summaries} --predictions {output.predictions} > {log} 2>&1"
 
 
 rule eval_sap:

@@ -220,6 +220,30 @@ def test_cli_evaluates_and_names_a_bad_benchmark_line(world, capsys):
     assert f"{broken}, row 2" in capsys.readouterr().err
 
 
+def test_cli_runs_several_benchmarks_on_one_model_each_to_its_own_outputs(world, capsys):
+    out = world["root"] / "several"
+    second = world["root"] / "first_three.jsonl"
+    second.write_text("".join(world["benchmark"].read_text().splitlines(keepends=True)[:3]))
+    args = [
+        *("eval", "mqa", "--model", str(world["model"]), "--video-root", str(world["videos"])),
+        *("--layout", "whole", "--frames", "2", "--batch-size", "2", "--skip-likelihood"),
+        *("--benchmark", str(world["benchmark"]), str(second)),
+        *("--summary", str(out / "all.json"), str(out / "three.json")),
+    ]
+    predictions = ("--predictions", str(out / "all.jsonl"), str(out / "three.jsonl"))
+    assert main([*args, *predictions]) == 0
+    everything, three = (json.loads((out / name).read_text()) for name in ("all.json", "three.json"))
+    assert (everything["benchmark"], everything["n"]) == (str(world["benchmark"]), 6)
+    assert (three["benchmark"], three["n"]) == (str(second), 3)
+    # the same model answers the same clip the same way in either run
+    assert read_jsonl(out / "three.jsonl") == read_jsonl(out / "all.jsonl")[:3]
+
+    capsys.readouterr()
+    assert main([*args, "--predictions", str(out / "all.jsonl")]) == 2
+    expected = "2 benchmarks need as many --summary and --predictions paths, got 2 and 1"
+    assert expected in capsys.readouterr().err
+
+
 def test_answer_span_starts_one_before_the_earliest_answer_token():
     labels = torch.tensor([[-100, -100, -100, 7, 8, -100], [-100, -100, 5, 6, 7, 8]])
     assert answer_span(labels) == 5

@@ -135,7 +135,7 @@ def test_changed_evaluation_setting_reruns_only_evaluation_tables_and_figures(ti
     jobs = planned_jobs(result.stdout + result.stderr)
     assert set(jobs) <= EVALUATION_AND_REPORT, jobs
     assert {"eval_mqa", "eval_sap", "eval_recognition", "report_tables", "report_figures"} <= set(jobs)
-    assert jobs["eval_mqa"] == 3  # random, medium and hard at 4 frames, nothing upstream
+    assert jobs["eval_mqa"] == 1  # random, medium and hard at 4 frames in one job, nothing upstream
     assert "Params have changed since last execution" in result.stdout + result.stderr
 
 
@@ -163,12 +163,13 @@ def test_report_html_is_self_contained_and_lists_tables_and_figures(tiny_run):
 
 
 def test_report_targets_plan_tables_and_figures_for_both_configs(tmp_path):
-    for configfile in ("config/config.yaml", "config/paper.yaml"):
+    # one EK100-MQA job per model and frame count: 3 models x 8 frames; 4 models x (8, 16)
+    for configfile, mqa_jobs in (("config/config.yaml", 3), ("config/paper.yaml", 8)):
         result = snakemake(tmp_path, "-n", "report_targets", configfiles=[configfile])
         assert result.returncode == 0, result.stderr[-3000:]
         jobs = planned_jobs(result.stdout + result.stderr)
         assert jobs["report_tables"] == jobs["report_figures"] == 1
-        assert jobs["eval_mqa"] >= 9
+        assert jobs["eval_mqa"] == mqa_jobs
 
 
 def test_unknown_paper_model_is_a_config_error(tmp_path):

@@ -7,6 +7,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from actionmqa.errors import InputError
+
 if TYPE_CHECKING:
     from actionmqa.evaluate.clips import ClipSource
 
@@ -32,11 +34,17 @@ def register(stages: Any) -> None:
         formatter_class=fmt,
     )
     _model(mqa)
-    _mqa_benchmark(mqa)
+    mqa.add_argument(
+        "--benchmark",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="frozen EK100-MQA JSONL; several (e.g. the three distractor sets) share one loaded model",
+    )
     _clips(mqa)
     _generation(mqa)
     _likelihood(mqa, "skip the option-likelihood view (one extra forward pass over all options per question)")
-    _outputs(mqa, "--predictions")
+    _outputs(mqa, "--predictions", per="--benchmark")
     mqa.set_defaults(func=_mqa)
 
     sap = verbs.add_parser(
@@ -166,16 +174,30 @@ def _likelihood(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("--skip-likelihood", action="store_true", help=help_text)
 
 
-def _outputs(parser: argparse.ArgumentParser, predictions_flag: str) -> None:
-    parser.add_argument("--summary", type=Path, required=True, help="output summary JSON")
+def _outputs(parser: argparse.ArgumentParser, predictions_flag: str, per: str | None = None) -> None:
+    """``--summary`` and the predictions flag; one of each per ``per`` input when that is a list."""
+    many: dict[str, Any] = {"nargs": "+"} if per else {}
+    each = f", one per {per}, in its order" if per else ""
+    parser.add_argument("--summary", type=Path, required=True, help=f"output summary JSON{each}", **many)
     parser.add_argument(
         predictions_flag,
         dest="predictions_out",
         metavar="JSONL",
         type=Path,
         required=True,
-        help="output per-sample JSONL",
+        help=f"output per-sample JSONL{each}",
+        **many,
     )
+
+
+def _paired_outputs(inputs: list[Path], summaries: list[Path], predictions: list[Path]) -> None:
+    """One summary and one predictions file per input, or nothing runs."""
+    if not len(inputs) == len(summaries) == len(predictions):
+        raise InputError(
+            None,
+            f"{len(inputs)} benchmarks need as many --summary and --predictions paths,"
+            f" got {len(summaries)} and {len(predictions)}",
+        )
 
 
 def _clip_source(args: argparse.Namespace) -> ClipSource:
@@ -188,24 +210,30 @@ def _clip_source(args: argparse.Namespace) -> ClipSource:
 
 
 def _mqa(args: argparse.Namespace) -> None:
-    from actionmqa.evaluate.run import MQAJob, run_mqa
+    from actionmqa.evaluate.run import MQAJob, run_mqa_all
 
-    run_mqa(
-        MQAJob(
-            model=args.model,
-            benchmark=args.benchmark,
-            video_root=args.video_root,
-            layout=args.layout,
-            frames=args.frames,
-            summary=args.summary,
-            predictions=args.predictions_out,
-            time_instruction=args.time_instruction,
-            batch_size=args.batch_size,
-            max_new_tokens=args.max_new_tokens,
-            likelihood=not args.skip_likelihood,
-            limit=args.limit,
-            backend=args.backend,
-        )
+    _paired_outputs(args.benchmark, args.summary, args.predictions_out)
+    run_mqa_all(
+        [
+            MQAJob(
+                model=args.model,
+                benchmark=benchmark,
+                video_root=args.video_root,
+                layout=args.layout,
+                frames=args.frames,
+                summary=summary,
+                predictions=predictions,
+                time_instruction=args.time_instruction,
+                batch_size=args.batch_size,
+                max_new_tokens=args.max_new_tokens,
+                likelihood=not args.skip_likelihood,
+                limit=args.limit,
+                backend=args.backend,
+            )
+            for benchmark, summary, predictions in zip(
+                args.benchmark, args.summary, args.predictions_out, strict=True
+            )
+        ]
     )
 
 

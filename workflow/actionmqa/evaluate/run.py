@@ -1,12 +1,15 @@
-"""One EK100-MQA evaluation: a model and a frozen benchmark -> predictions JSONL and a summary JSON.
+"""EK100-MQA evaluation: a model and a frozen benchmark -> predictions JSONL and a summary JSON.
 
 Clips are decoded grouped by video and sorted by start (one decoder per file), answered in
-batches as they come, and the predictions are written back in benchmark order.
+batches as they come, and the predictions are written back in benchmark order. Several
+benchmarks (the random, medium and hard distractor sets) can share one loaded model, so a
+process pays for the imports and the weights once.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -15,7 +18,7 @@ from tqdm import tqdm
 
 from actionmqa.evaluate.generation import GreedyGenerator
 from actionmqa.evaluate.likelihood import LikelihoodScorer
-from actionmqa.evaluate.loading import load_model
+from actionmqa.evaluate.loading import LoadedModel, load_model
 from actionmqa.evaluate.mqa import check_unique_uids, clip_request, evaluate, summarise
 from actionmqa.io import sha256_file, write_json, write_jsonl
 from actionmqa.mqa.records import read_benchmark
@@ -45,12 +48,21 @@ class MQAJob:
     backend: Backend = "pyav"
 
 
-def run_mqa(job: MQAJob) -> dict[str, Any]:
-    """Evaluate, write both outputs atomically, return the summary."""
+def run_mqa_all(jobs: Sequence[MQAJob]) -> list[dict[str, Any]]:
+    """Run jobs of one model one after another on a single load of it; the summaries in order."""
+    models = {job.model for job in jobs}
+    if len(models) != 1:
+        raise ValueError(f"jobs of one model expected, got {sorted(map(str, models))}")
+    loaded = load_model(jobs[0].model)
+    return [run_mqa(job, loaded) for job in jobs]
+
+
+def run_mqa(job: MQAJob, loaded: LoadedModel | None = None) -> dict[str, Any]:
+    """Evaluate, write both outputs atomically, return the summary; ``loaded`` is ``job.model``'s."""
     records = read_benchmark(job.benchmark)[: job.limit]
     check_unique_uids(records)
     by_uid = {record.uid: record for record in records}
-    loaded = load_model(job.model)
+    loaded = loaded or load_model(job.model)
     reader = ClipReader(make_layout(job.layout, job.video_root), job.backend)
     clips = (
         (by_uid[clip.request.key], clip.frames)
