@@ -16,6 +16,9 @@ rule base_tokenizer:
         scenes="results/toy/world/scenes.jsonl",
     output:
         directory("results/toy/base/tokenizer"),
+    # the first step of the longest chain (tokenizer, language model, base): it goes before the
+    # specialist's features and the benchmarks, which have time to spare
+    priority: 10
     params:
         annotations=get_annotations_dir,
         vocab_size=config["toy_base"]["vocab_size"],
