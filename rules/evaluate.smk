@@ -34,6 +34,10 @@ rule eval_mqa:
         batch_size=config["evaluate"]["batch_size"],
         max_new_tokens=config["evaluate"]["max_new_tokens"],
         time_instruction="--time-instruction" if config["evaluate"]["time_instruction"] else "",
+    # Evaluations of a model start longest first (MQA, then recognition and SAP, then the
+    # benchmarks), and MQA is what SAP waits on: short jobs fill the end of a run instead of one
+    # SAP job running alone on a small machine (34 s of a core idle in the last toy run).
+    priority: 2
     threads: 2
     resources:
         gpu=config["evaluate"]["gpus"],
@@ -68,6 +72,8 @@ rule eval_sap:
         batch_size=config["evaluate"]["batch_size"],
         max_new_tokens=config["evaluate"]["max_new_tokens"],
         time_instruction="--time-instruction" if config["evaluate"]["time_instruction"] else "",
+    # longer than a benchmark job (see eval_mqa)
+    priority: 1
     threads: 2
     resources:
         gpu=config["evaluate"]["gpus"],
@@ -104,6 +110,8 @@ rule eval_recognition:
         max_new_tokens=config["evaluate"]["max_new_tokens"],
         time_instruction="--time-instruction" if config["evaluate"]["time_instruction"] else "",
         seed=config["seed"],
+    # longer than a benchmark job (see eval_mqa)
+    priority: 1
     threads: 2
     resources:
         gpu=config["evaluate"]["gpus"],
