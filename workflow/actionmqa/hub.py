@@ -16,12 +16,12 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from actionmqa.errors import InputError
+from actionmqa.io import temp_sibling
 
 log = logging.getLogger(__name__)
 
@@ -158,10 +158,8 @@ def link_or_copy(source: Path, target: Path) -> str:
     real = source.resolve()
     if target.is_file() and target.stat().st_size == real.stat().st_size:
         return "kept"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    os.unlink(tmp)
+    tmp = temp_sibling(target)
+    os.unlink(tmp)  # a free name: the link (or copy) creates the file
     try:
         try:
             os.link(real, tmp)

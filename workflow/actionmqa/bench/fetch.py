@@ -21,13 +21,13 @@ import os
 import re
 import shutil
 import tarfile
-import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from actionmqa.errors import InputError
+from actionmqa.io import temp_sibling
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +120,9 @@ def _safe_relative(name: str, where: Path) -> PurePosixPath:
 
 def _write_member(source: IO[bytes], target: Path) -> None:
     """Stream an archive member to ``target`` through a temporary sibling."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = temp_sibling(target)
     try:
-        with os.fdopen(fd, "wb") as out:
+        with open(tmp, "wb") as out:
             shutil.copyfileobj(source, out, _CHUNK)
         os.replace(tmp, target)
     except BaseException:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from actionmqa.io import atomic_open, sha256_file, write_json, write_jsonl
+from actionmqa.io import atomic_open, sha256_file, temp_sibling, write_json, write_jsonl
 from actionmqa.toybench.base import PROVENANCE, README, Placed, ToyBenchmark, readme_text
 from actionmqa.toybench.cutting import write_clip
 from actionmqa.toybench.design import Item, build_items
@@ -63,8 +62,7 @@ class Written:
 def emit(bench: ToyBenchmark, world: World, seed: int, root: Path, videos: bool = True) -> Written:
     """Write one benchmark under ``root`` (replacing what was there)."""
     items = build_items(world, bench.design, seed, bench.name)
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
+    staging = temp_sibling(root, directory=True)
     try:
         placed = bench.write(staging, items, seed)
         write_jsonl(staging / PROVENANCE, (p.provenance() for p in placed))

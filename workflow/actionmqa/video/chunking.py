@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -22,6 +21,7 @@ from av.video.frame import PictureType
 from tqdm import tqdm
 
 from actionmqa.errors import InputError
+from actionmqa.io import temp_sibling
 from actionmqa.video.layout import VIDEO_SUFFIX, ChunkedLayout, WholeVideoLayout
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,7 @@ def chunk_video(
     src, out_dir = Path(src), Path(out_dir)
     if not src.is_file():
         raise InputError(src, "video file not found")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    staging = temp_sibling(out_dir, directory=True)
     try:
         names = _encode_chunks(src, staging, chunk_sec, fps, short_side, crf)
         if out_dir.exists():
