@@ -12,7 +12,7 @@ import pytest
 
 from actionmqa.bench.fetch import extract_zip
 from actionmqa.hub import link_or_copy
-from actionmqa.io import atomic_open, temp_sibling, write_json
+from actionmqa.io import atomic_dir, atomic_open, temp_sibling, write_json
 
 
 @pytest.fixture(params=[0o022, 0o027])
@@ -35,14 +35,20 @@ def test_atomic_outputs_are_readable_as_the_umask_allows(tmp_path: Path, umask: 
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["nested", "summary.json", "table.csv"]
 
 
-def test_temp_sibling_is_a_new_hidden_file_or_folder_beside_the_target(tmp_path: Path, umask: int) -> None:
+def test_temp_sibling_is_a_new_hidden_file_beside_the_target(tmp_path: Path, umask: int) -> None:
     target = tmp_path / "out" / "model"
-    first, second = temp_sibling(target), temp_sibling(target, directory=True)
+    first, second = temp_sibling(target), temp_sibling(target)
     assert first != second and first.parent == second.parent == target.parent
     assert first.name.startswith(".model.") and first.name.endswith(".tmp")
     assert first.is_file() and first.stat().st_size == 0 and mode(first) == 0o666 & ~umask
-    assert second.is_dir() and mode(second) == 0o777 & ~umask
     assert not target.exists()
+
+
+def test_atomic_folders_are_readable_as_the_umask_allows(tmp_path: Path, umask: int) -> None:
+    with atomic_dir(tmp_path / "bench") as staging:
+        (staging / "clips").mkdir()
+    assert mode(tmp_path / "bench") == 0o777 & ~umask
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench"]
 
 
 def test_a_failed_write_leaves_neither_output_nor_temporary(tmp_path: Path) -> None:

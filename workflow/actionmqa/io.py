@@ -23,22 +23,19 @@ if TYPE_CHECKING:
 ModelT = TypeVar("ModelT", bound="BaseModel")
 
 
-def temp_sibling(target: str | Path, *, directory: bool = False) -> Path:
-    """Create a new, uniquely named hidden file (or folder) beside ``target`` to write it in first.
+def temp_sibling(target: str | Path) -> Path:
+    """Create a new, uniquely named hidden file beside ``target`` to write it in first.
 
-    Created as ``open``/``mkdir`` create, with the umask's permissions (0644/0755 under the usual
-    022), not ``tempfile``'s owner-only 0600/0700: the renamed result is the output, and on a
-    cluster a lab's group reads the results.
+    Created as ``open`` creates, with the umask's permissions (0644 under the usual 022), not
+    ``tempfile``'s owner-only 0600: the renamed file is the output, and on a cluster a lab's
+    group reads the results.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     for _ in range(100):
         candidate = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
         try:
-            if directory:
-                candidate.mkdir(mode=0o777)
-            else:
-                os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         except FileExistsError:
             continue
         return candidate

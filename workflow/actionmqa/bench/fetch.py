@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import re
 import shutil
 import tarfile
@@ -27,7 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from actionmqa.errors import InputError
-from actionmqa.io import temp_sibling
+from actionmqa.io import atomic_open
 
 log = logging.getLogger(__name__)
 
@@ -120,15 +119,8 @@ def _safe_relative(name: str, where: Path) -> PurePosixPath:
 
 def _write_member(source: IO[bytes], target: Path) -> None:
     """Stream an archive member to ``target`` through a temporary sibling."""
-    tmp = temp_sibling(target)
-    try:
-        with open(tmp, "wb") as out:
-            shutil.copyfileobj(source, out, _CHUNK)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(target, "wb") as out:
+        shutil.copyfileobj(source, out, _CHUNK)
 
 
 def extract_zip(archive: Path, out_dir: Path) -> dict[str, Any]:

@@ -8,7 +8,6 @@ top is written last, so its presence means every benchmark is complete.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from actionmqa.io import atomic_open, sha256_file, temp_sibling, write_json, write_jsonl
+from actionmqa.io import atomic_dir, atomic_open, sha256_file, write_json, write_jsonl
 from actionmqa.toybench.base import PROVENANCE, README, Placed, ToyBenchmark, readme_text
 from actionmqa.toybench.cutting import write_clip
 from actionmqa.toybench.design import Item, build_items
@@ -62,8 +61,7 @@ class Written:
 def emit(bench: ToyBenchmark, world: World, seed: int, root: Path, videos: bool = True) -> Written:
     """Write one benchmark under ``root`` (replacing what was there)."""
     items = build_items(world, bench.design, seed, bench.name)
-    staging = temp_sibling(root, directory=True)
-    try:
+    with atomic_dir(root) as staging:
         placed = bench.write(staging, items, seed)
         write_jsonl(staging / PROVENANCE, (p.provenance() for p in placed))
         with atomic_open(staging / README) as handle:
@@ -79,12 +77,6 @@ def emit(bench: ToyBenchmark, world: World, seed: int, root: Path, videos: bool 
             kinds=dict(sorted(Counter(p.question.kind.value for p in placed).items())),
             sha256=_digests(staging),
         )
-        if root.exists():
-            shutil.rmtree(root)
-        staging.rename(root)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return written
 
 

@@ -11,7 +11,6 @@ moved into place together, so an interrupted run never leaves a partial video be
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -21,7 +20,7 @@ from av.video.frame import PictureType
 from tqdm import tqdm
 
 from actionmqa.errors import InputError
-from actionmqa.io import temp_sibling
+from actionmqa.io import atomic_dir
 from actionmqa.video.layout import VIDEO_SUFFIX, ChunkedLayout, WholeVideoLayout
 
 log = logging.getLogger(__name__)
@@ -42,15 +41,8 @@ def chunk_video(
     src, out_dir = Path(src), Path(out_dir)
     if not src.is_file():
         raise InputError(src, "video file not found")
-    staging = temp_sibling(out_dir, directory=True)
-    try:
+    with atomic_dir(out_dir) as staging:
         names = _encode_chunks(src, staging, chunk_sec, fps, short_side, crf)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return [out_dir / name for name in names]
 
 
