@@ -6,6 +6,7 @@ import ast
 import csv
 import json
 import re
+import shutil
 from collections import Counter, defaultdict
 from itertools import islice
 from pathlib import Path
@@ -308,6 +309,22 @@ def test_videos_are_h264_in_the_official_layout(world: Path) -> None:
             assert stream.codec_context.name == "h264"
             assert stream.codec_context.pix_fmt == "yuv420p"
             assert (stream.width, stream.height) == (64, 64) and stream.average_rate == 30
+
+
+def test_regenerating_replaces_the_previous_worlds_videos(world: Path, tmp_path: Path) -> None:
+    """A world written over another keeps none of the other's videos (P99 stands for one it lacks)."""
+    out = tmp_path / "world"
+    shutil.copytree(world, out)
+    stale = out / "videos" / "P99" / "videos" / "P99_01.MP4"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"left by an earlier world")
+    generate_world(out, WorldConfig(seed=3, n_train=20, n_val=5))
+    videos = sorted(p.relative_to(out / "videos") for p in (out / "videos").rglob("*.MP4"))
+    expected = sorted(
+        video_file(out, v).relative_to(out / "videos") for v in {r["video_id"] for r in all_rows(out)}
+    )
+    assert videos == expected
+    assert not stale.exists()
 
 
 def test_decoded_frames_match_the_rendered_colours(world: Path) -> None:

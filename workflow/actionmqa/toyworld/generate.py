@@ -17,7 +17,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from actionmqa.io import sha256_file, write_json, write_jsonl
+from actionmqa.io import atomic_dir, sha256_file, write_json, write_jsonl
 from actionmqa.toyworld import scenes, tables
 from actionmqa.toyworld.config import WorldConfig
 from actionmqa.toyworld.encode import EncoderSettings, write_mp4
@@ -82,19 +82,24 @@ def _encode_one(job: VideoJob) -> int:
 
 
 def write_videos(videos_dir: Path, plan: WorldPlan, workers: int = 1, progress: bool = False) -> int:
-    """Render and encode every video (in parallel across videos); returns the total frame count."""
-    jobs = [
-        VideoJob(
-            video_path(videos_dir, video), video, plan.participant(video.participant_id).look, plan.config
-        )
-        for video in plan.videos
-    ]
-    bar = tqdm(total=len(jobs), desc="toyworld videos", unit="video", disable=not progress)
-    total = 0
-    with bar:
-        for n_frames in _run(jobs, workers):
-            total += n_frames
-            bar.update()
+    """Render and encode every video (in parallel across videos); returns the total frame count.
+
+    The folder is replaced whole: a world regenerated smaller, or with another seed, must not keep
+    the previous world's videos beside its own.
+    """
+    with atomic_dir(videos_dir) as staging:
+        jobs = [
+            VideoJob(
+                video_path(staging, video), video, plan.participant(video.participant_id).look, plan.config
+            )
+            for video in plan.videos
+        ]
+        bar = tqdm(total=len(jobs), desc="toyworld videos", unit="video", disable=not progress)
+        total = 0
+        with bar:
+            for n_frames in _run(jobs, workers):
+                total += n_frames
+                bar.update()
     return total
 
 
