@@ -27,7 +27,13 @@ from actionmqa.model.configuration import LlavaActionConfig
 from actionmqa.model.modeling import LlavaActionForConditionalGeneration
 from actionmqa.model.processing import FrameProcessor
 from actionmqa.model.tiny import tiny_config
-from actionmqa.model.tokenizer import ACTION_TOKEN, END_OF_TURN, IMAGE_TOKEN, VIDEO_TOKEN
+from actionmqa.model.tokenizer import (
+    ACTION_TOKEN,
+    END_OF_TURN,
+    IMAGE_TOKEN,
+    VIDEO_TOKEN,
+    end_generation_at_turns,
+)
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +137,7 @@ def assemble(job: InitJob) -> LlavaActionForConditionalGeneration:
     load_tower(model, tower)
     if job.language_dir is not None:
         load_language(model, job.language_dir)
-    model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids(END_OF_TURN)
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    end_generation_at_turns(tokenizer, model)
     processor = FrameProcessor.from_pretrained(job.vision_dir, config)
     with atomic_dir(job.out) as staging:
         model.save_pretrained(staging)

@@ -1,14 +1,17 @@
-"""``actionmqa model {download, convert}``: LLaVA-NeXT-format checkpoints into this project's format.
+"""``actionmqa model {download, convert, random}``: checkpoints in this project's format.
 
 The base models (LLaVA-Video-7B, LLaVA-OV-0.5B) and the released LLaVAction checkpoints all
 ship in LLaVA-NeXT's layout; converting them once lets training and evaluation load every
-model the same way, with ``from_pretrained`` and no remote code.
+model the same way, with ``from_pretrained`` and no remote code. ``random`` writes the same
+architectures untrained, to measure a cluster's step time and memory before a download.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from actionmqa.model.presets import SHAPES
 
 
 def register(stages: argparse._SubParsersAction) -> None:
@@ -48,6 +51,17 @@ def register(stages: argparse._SubParsersAction) -> None:
     )
     download.set_defaults(func=_download)
 
+    random = verbs.add_parser(
+        "random", help="a published architecture with random weights (bf16), for GPU memory and speed checks"
+    )
+    random.add_argument("--shape", choices=sorted(SHAPES), required=True)
+    random.add_argument("--tokenizer", type=Path, required=True, help="folder with a chat tokenizer")
+    random.add_argument("--out", type=Path, required=True, help="output folder (replaced atomically)")
+    random.add_argument("--action-token", choices=("on", "off"), default="on")
+    random.add_argument("--visual-layout", choices=("hf", "llava_video"), default="llava_video")
+    random.add_argument("--seed", type=int, default=0)
+    random.set_defaults(func=_random)
+
 
 def _convert(args: argparse.Namespace) -> None:
     from actionmqa.model.convert import convert
@@ -65,4 +79,17 @@ def _download(args: argparse.Namespace) -> None:
         allow_patterns=args.allow_patterns or ALLOW_PATTERNS,
         cache_dir=args.cache_dir,
         offline=args.offline,
+    )
+
+
+def _random(args: argparse.Namespace) -> None:
+    from actionmqa.model.random_init import write_random_model
+
+    write_random_model(
+        SHAPES[args.shape],
+        args.tokenizer,
+        args.out,
+        seed=args.seed,
+        action_token=args.action_token == "on",
+        visual_layout=args.visual_layout,
     )

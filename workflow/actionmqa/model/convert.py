@@ -21,20 +21,22 @@ from typing import Any, Literal
 
 import torch
 from safetensors.torch import load_file
-from transformers import AutoTokenizer, PreTrainedTokenizerBase, Qwen2Config, SiglipVisionConfig
+from transformers import Qwen2Config, SiglipVisionConfig
 
 from actionmqa.errors import InputError
 from actionmqa.io import atomic_dir, write_json
 from actionmqa.model.configuration import LlavaActionConfig
 from actionmqa.model.modeling import LlavaActionForConditionalGeneration
+from actionmqa.model.presets import SIGLIP_PRESETS
 from actionmqa.model.processing import FrameProcessor
 from actionmqa.model.tokenizer import (
     ACTION_TOKEN,
-    END_OF_TURN,
     IMAGE_TOKEN,
     VIDEO_TOKEN,
     add_special_tokens,
+    end_generation_at_turns,
     fit_embeddings,
+    load_chat_tokenizer,
 )
 
 log = logging.getLogger(__name__)
@@ -57,18 +59,6 @@ KEY_PREFIXES: tuple[tuple[str, str], ...] = (
     ("action_head.", "action_head."),
 )
 ACTION_KEYS = ("model.action_embedding", "verb_head.weight", "noun_head.weight", "action_head.weight")
-
-#: Towers named by hub id in LLaVA-NeXT configs, as stored: 27 layers less the one LLaVA-NeXT deletes.
-SIGLIP_PRESETS: dict[str, dict[str, int]] = {
-    "google/siglip-so400m-patch14-384": {
-        "hidden_size": 1152,
-        "intermediate_size": 4304,
-        "num_attention_heads": 16,
-        "patch_size": 14,
-        "image_size": 384,
-        "num_hidden_layers": 26,
-    },
-}
 
 SIGLIP_FIELDS = ("hidden_size", "intermediate_size", "num_attention_heads", "patch_size", "image_size")
 
@@ -296,16 +286,6 @@ def action_fields(
     return fields
 
 
-def load_tokenizer(src: Path) -> PreTrainedTokenizerBase:
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(src)
-    except (OSError, ValueError) as exc:
-        raise InputError(src, f"cannot load its tokenizer ({exc})") from exc
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
-
-
 def convert(src: Path, out: Path, action_token: ActionTokenMode = "auto") -> LlavaActionConfig:
     """Write ``src`` (LLaVA-NeXT format) to ``out`` in ours: config, safetensors, tokenizer, preprocessor.
 
@@ -314,7 +294,7 @@ def convert(src: Path, out: Path, action_token: ActionTokenMode = "auto") -> Lla
     """
     checkpoint = read_checkpoint(src)
     weights = to_project_keys(checkpoint.state_dict, checkpoint.path)
-    tokenizer = load_tokenizer(checkpoint.path)
+    tokenizer = load_chat_tokenizer(checkpoint.path)
     ids = add_special_tokens(tokenizer, [IMAGE_TOKEN, VIDEO_TOKEN, ACTION_TOKEN])
     text = text_config(checkpoint)
     config = LlavaActionConfig(
@@ -338,8 +318,7 @@ def convert(src: Path, out: Path, action_token: ActionTokenMode = "auto") -> Lla
             weights.pop(key, None)
     model, fresh = _load(config, weights, checkpoint.path)
     fit_embeddings(tokenizer, model)
-    model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids(END_OF_TURN)
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    end_generation_at_turns(tokenizer, model)
     provenance = {
         "source": str(checkpoint.path),
         "action_token": "off" if not config.action_token else ("initialised" if fresh else "converted"),

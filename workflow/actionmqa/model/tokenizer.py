@@ -11,7 +11,15 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-from transformers import AddedToken, PreTrainedModel, PreTrainedTokenizerBase, PreTrainedTokenizerFast
+from transformers import (
+    AddedToken,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    PreTrainedTokenizerFast,
+)
+
+from actionmqa.errors import InputError
 
 IMAGE_TOKEN = "<image>"
 VIDEO_TOKEN = "<video>"
@@ -82,6 +90,23 @@ def fit_embeddings(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel) -
     """Grow the embeddings if the tokenizer outgrew them (Qwen2 checkpoints have spare rows, tiny may not)."""
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
         model.resize_token_embeddings(len(tokenizer))
+
+
+def load_chat_tokenizer(src: Path) -> PreTrainedTokenizerBase:
+    """A checkpoint's tokenizer, padding with its end-of-text token where it names no pad token (Qwen2)."""
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(src)
+    except (OSError, ValueError) as exc:
+        raise InputError(src, f"cannot load its tokenizer ({exc})") from exc
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def end_generation_at_turns(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel) -> None:
+    """Greedy chat generation stops at ``<|im_end|>`` and pads with the tokenizer's pad id."""
+    model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids(END_OF_TURN)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
 
 
 def add_action_token(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel) -> int:
