@@ -116,6 +116,12 @@ def test_rerun_resumes_from_the_checkpoint_the_kill_left(resumed):
     )
 
 
+def test_the_rerun_times_only_its_own_steps(resumed):
+    step = int(resumed["checkpoint"].name.split("-")[1])
+    assert f"{MAX_STEPS - step} steps this run: median " in resumed["log"]
+    assert "peak GPU memory" not in resumed["log"]  # on a CPU there is none to report
+
+
 def test_deepspeed_engine_ran_the_steps(resumed):
     assert "DeepSpeed ZeRO stage 2 from" in resumed["log"]
     assert "trained on DeepSpeedEngine" in resumed["log"]

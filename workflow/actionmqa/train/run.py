@@ -28,6 +28,7 @@ from actionmqa.train.checkpoints import (
     remove_incomplete,
     remove_stale,
 )
+from actionmqa.train.cost import StepCostCallback
 from actionmqa.train.data import (
     ClipCache,
     ClipSource,
@@ -156,7 +157,7 @@ def train(job: TrainJob) -> int:
             job.output_dir / "samples" / f"rank{rank}.txt",
         ),
         processing_class=tokenizer,
-        callbacks=[LossCurveCallback(job.output_dir / "loss.csv")],
+        callbacks=[LossCurveCallback(job.output_dir / "loss.csv"), StepCostCallback()],
         vision_tower_lr=recipe.vision_tower_lr,
         projector_lr=recipe.projector_lr,
     )
