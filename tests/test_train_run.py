@@ -125,6 +125,7 @@ def test_the_rerun_times_only_its_own_steps(resumed):
 def test_deepspeed_engine_ran_the_steps(resumed):
     assert "DeepSpeed ZeRO stage 2 from" in resumed["log"]
     assert "trained on DeepSpeedEngine" in resumed["log"]
+    assert "`gradient_checkpointing` is deprecated" not in resumed["log"]  # passed by its current name
     assert (resumed["output"] / "deepspeed_zero2.json").is_file()
 
 

@@ -90,7 +90,7 @@ def training_arguments(job: TrainJob, deepspeed_json: Path) -> TrainingArguments
         max_steps=recipe.max_steps or -1,
         bf16=recipe.bf16,
         tf32=None if on_cpu else recipe.tf32,
-        gradient_checkpointing=recipe.gradient_checkpointing,
+        activation_checkpointing=recipe.gradient_checkpointing,  # the recipe keeps upstream's name
         deepspeed=str(deepspeed_json),
         save_strategy="steps",
         save_steps=recipe.save_steps,
