@@ -117,38 +117,19 @@ def test_same_seed_writes_the_same_bytes(tokenizer_dir: Path, tmp_path: Path) ->
     assert weights["a"] != weights["c"]
 
 
-def test_cli_writes_without_the_action_token(tokenizer_dir: Path, tmp_path: Path, monkeypatch) -> None:
+def write_with_cli(tokenizer_dir: Path, out: Path, *options: str) -> dict:
+    main(
+        ["model", "random", "--shape", "tiny", "--tokenizer", str(tokenizer_dir), "--out", str(out), *options]
+    )
+    return json.loads((out / "config.json").read_text())
+
+
+def test_cli_writes_with_or_without_the_action_token(
+    tokenizer_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
     monkeypatch.setitem(SHAPES, "tiny", TINY)
-    main(
-        [
-            "model",
-            "random",
-            "--shape",
-            "tiny",
-            "--tokenizer",
-            str(tokenizer_dir),
-            "--out",
-            str(tmp_path / "m"),
-        ]
-    )
-    config = json.loads((tmp_path / "m" / "config.json").read_text())
-    assert config["action_token"] is True
-    main(
-        [
-            "model",
-            "random",
-            "--shape",
-            "tiny",
-            "--tokenizer",
-            str(tokenizer_dir),
-            "--out",
-            str(tmp_path / "m"),
-            "--action-token",
-            "off",
-        ]
-    )
-    config = json.loads((tmp_path / "m" / "config.json").read_text())
-    assert config["action_token"] is False
+    assert write_with_cli(tokenizer_dir, tmp_path / "m")["action_token"] is True
+    assert write_with_cli(tokenizer_dir, tmp_path / "m", "--action-token", "off")["action_token"] is False
 
 
 def test_missing_tokenizer_names_the_folder(tmp_path: Path) -> None:

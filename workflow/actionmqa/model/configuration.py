@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from huggingface_hub.dataclasses import strict
-from transformers import LlavaOnevisionConfig
+from transformers import LlavaOnevisionConfig, PretrainedConfig
+
+from actionmqa.model.tokenizer import ACTION_TOKEN, IMAGE_TOKEN, VIDEO_TOKEN
 
 #: The paper's ``last_layer`` run: 0.1 x (0.5, 0.5, 0.1) / 2 (one used layer + 1), spec §3.2.
 PAPER_ACTION_LOSS_WEIGHTS = {"verb": 0.025, "noun": 0.025, "action": 0.005}
@@ -71,4 +74,27 @@ class LlavaActionConfig(LlavaOnevisionConfig):
             )
 
 
-__all__ = ["LlavaActionConfig", "PAPER_ACTION_LOSS_WEIGHTS"]
+def llava_next_config(
+    vision_config: PretrainedConfig,
+    text_config: PretrainedConfig,
+    placeholder_ids: Mapping[str, int],
+    **fields: Any,
+) -> LlavaActionConfig:
+    """What every LLaVA-NeXT checkpoint shares: the tower's last stored layer, all its patches, a GELU
+    MLP projector with biases, and the language model's own embedding tying; ``fields`` add the rest."""
+    return LlavaActionConfig(
+        vision_config=vision_config,
+        text_config=text_config,
+        image_token_index=placeholder_ids[IMAGE_TOKEN],
+        video_token_index=placeholder_ids[VIDEO_TOKEN],
+        action_token_id=placeholder_ids[ACTION_TOKEN],
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="full",
+        projector_hidden_act="gelu",
+        multimodal_projector_bias=True,
+        tie_word_embeddings=text_config.tie_word_embeddings,
+        **fields,
+    )
+
+
+__all__ = ["LlavaActionConfig", "PAPER_ACTION_LOSS_WEIGHTS", "llava_next_config"]

@@ -25,7 +25,7 @@ from transformers import Qwen2Config, SiglipVisionConfig
 
 from actionmqa.errors import InputError
 from actionmqa.io import atomic_dir, write_json
-from actionmqa.model.configuration import LlavaActionConfig
+from actionmqa.model.configuration import LlavaActionConfig, llava_next_config
 from actionmqa.model.modeling import LlavaActionForConditionalGeneration
 from actionmqa.model.presets import SIGLIP_PRESETS
 from actionmqa.model.processing import FrameProcessor
@@ -297,17 +297,10 @@ def convert(src: Path, out: Path, action_token: ActionTokenMode = "auto") -> Lla
     tokenizer = load_chat_tokenizer(checkpoint.path)
     ids = add_special_tokens(tokenizer, [IMAGE_TOKEN, VIDEO_TOKEN, ACTION_TOKEN])
     text = text_config(checkpoint)
-    config = LlavaActionConfig(
-        vision_config=vision_config(checkpoint, weights),
-        text_config=text,
-        image_token_index=ids[IMAGE_TOKEN],
-        video_token_index=ids[VIDEO_TOKEN],
-        action_token_id=ids[ACTION_TOKEN],
-        vision_feature_layer=-1,
-        vision_feature_select_strategy="full",
-        projector_hidden_act="gelu",
-        multimodal_projector_bias=True,
-        tie_word_embeddings=text.tie_word_embeddings,
+    config = llava_next_config(
+        vision_config(checkpoint, weights),
+        text,
+        ids,
         **visual_layout(checkpoint),
         **action_fields(checkpoint, weights, action_token),
     )

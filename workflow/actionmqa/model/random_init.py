@@ -17,7 +17,7 @@ import torch
 from transformers import Qwen2Config, SiglipVisionConfig
 
 from actionmqa.io import atomic_dir, write_json
-from actionmqa.model.configuration import LlavaActionConfig
+from actionmqa.model.configuration import LlavaActionConfig, llava_next_config
 from actionmqa.model.modeling import LlavaActionForConditionalGeneration
 from actionmqa.model.presets import ModelShape
 from actionmqa.model.processing import FrameProcessor
@@ -43,19 +43,9 @@ def shaped_config(
 ) -> LlavaActionConfig:
     """The project's config for ``shape``, its vocabulary grown to the tokenizer's if that is larger."""
     text = Qwen2Config(**{**shape.language, "vocab_size": max(vocab_size, shape.language["vocab_size"])})
-    return LlavaActionConfig(
-        vision_config=SiglipVisionConfig(**shape.tower, vision_use_head=False),
-        text_config=text,
-        image_token_index=placeholder_ids[IMAGE_TOKEN],
-        video_token_index=placeholder_ids[VIDEO_TOKEN],
-        action_token=action_token,
-        action_token_id=placeholder_ids[ACTION_TOKEN],
-        vision_feature_layer=-1,
-        vision_feature_select_strategy="full",
-        projector_hidden_act="gelu",
-        multimodal_projector_bias=True,
-        tie_word_embeddings=text.tie_word_embeddings,
-        visual_layout=visual_layout,
+    tower = SiglipVisionConfig(**shape.tower, vision_use_head=False)
+    return llava_next_config(
+        tower, text, placeholder_ids, action_token=action_token, visual_layout=visual_layout
     )
 
 
