@@ -74,14 +74,7 @@ def write_random_model(
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         FrameProcessor(config.vision_config.image_size).save_pretrained(staging)
-        write_json(
-            staging / "random_init.json",
-            {
-                "tower": dict(shape.tower),
-                "language": dict(shape.language),
-                "seed": seed,
-                "parameters": parameters,
-            },
-        )
+        # the shape is in config.json; this marks the weights as untrained and says how to redraw them
+        write_json(staging / "random_init.json", {"seed": seed, "parameters": parameters})
     log.info("random model %s: %d parameters in %s", out, parameters, dtype)
     return config
