@@ -267,9 +267,12 @@ def greedy_answers(
             for sample in samples[start : start + batch_size]
         ]
         width = max(len(ids) for ids in prompts)
+        padding = [width - len(ids) for ids in prompts]
         output = model.generate(
-            input_ids=torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompts]),
-            attention_mask=torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompts]),
+            input_ids=torch.tensor(
+                [[pad] * n + ids for n, ids in zip(padding, prompts, strict=True)], device=model.device
+            ),
+            attention_mask=torch.tensor([[0] * n + [1] * (width - n) for n in padding], device=model.device),
             max_new_tokens=16,
             do_sample=False,
             pad_token_id=pad,
@@ -312,6 +315,11 @@ def answer_loss(model: Qwen2ForCausalLM, batch: dict[str, torch.Tensor]) -> torc
     scored = targets != -100
     logits = model.lm_head(hidden[:, :-1][scored])
     return nn.functional.cross_entropy(logits.float(), targets[scored])
+
+
+def training_device() -> torch.device:
+    """The GPU when there is one (weights are initialised on the CPU first, so both start alike)."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 @dataclass
@@ -357,7 +365,7 @@ def pretrain_language(
             " nothing to measure on; raise the fraction"
         )
     torch.manual_seed(recipe.seed)
-    model = Qwen2ForCausalLM(config)
+    model = Qwen2ForCausalLM(config).to(training_device())
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     schedule = get_cosine_schedule_with_warmup(
         optimizer, round(recipe.warmup_ratio * recipe.steps), recipe.steps
@@ -367,7 +375,7 @@ def pretrain_language(
     loss = torch.tensor(float("nan"))
     progress = tqdm(range(recipe.steps), desc="pretrain language model", unit="step")
     for _ in progress:
-        loss = answer_loss(model, next(data))
+        loss = answer_loss(model, {key: tensor.to(model.device) for key, tensor in next(data).items()})
         optimizer.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), recipe.max_grad_norm)
