@@ -166,6 +166,29 @@ def test_final_model_is_published_complete_and_trained(resumed):
     assert not torch.equal(trained.verb_head.weight, base.verb_head.weight)
 
 
+def test_a_rerun_of_a_finished_run_publishes_the_same_model_without_another_step(tmp_path):
+    """A rerun resumes from the checkpoint of the last step; mid-epoch, the Trainer alone trains one more."""
+    steps = MAX_STEPS - SAVE_STEPS  # a checkpoint step inside the first (and only) epoch
+    paths = world(tmp_path, RECIPE.replace(f"max_steps: {MAX_STEPS}", f"max_steps: {steps}"))
+    env = quiet_env(tmp_path)
+    command = [sys.executable, *train_command(paths)]
+    first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert first.returncode == 0, first.stderr[-5000:]
+    weights = (paths["final"] / "model.safetensors").read_bytes()
+
+    rerun = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-5000:]
+    checkpoint = paths["output"] / "checkpoints" / f"checkpoint-{steps}"
+    assert f"resuming from checkpoint {checkpoint} (global step {steps})" in rerun.stderr
+    assert f"to global step {steps}" in rerun.stderr
+    assert "steps this run" not in rerun.stderr  # none was trained, so none was timed
+    assert [int(row["step"]) for row in read_loss_curve(paths["output"] / "loss.csv")] == list(
+        range(1, steps + 1)
+    )
+    assert json.loads((paths["final"] / "training.json").read_text())["global_step"] == steps
+    assert (paths["final"] / "model.safetensors").read_bytes() == weights
+
+
 @pytest.mark.slow
 def test_two_processes_shard_the_data_save_once_and_resume(tmp_path):
     """torchrun with 2 CPU processes on gloo: one epoch in 4 steps, then extended to 6 steps by a rerun."""

@@ -9,7 +9,7 @@ action) so the curve shows whether the action heads learn, not only their weight
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -143,6 +143,20 @@ class ActionTrainer(Trainer):
         if model.training:
             self.loss_terms.add(outputs)
         return (loss, outputs) if return_outputs else loss
+
+    def get_batch_samples(
+        self, epoch_iterator: Iterator, num_batches: int, device: torch.device
+    ) -> tuple[list, torch.Tensor | int | None]:
+        """No batches once the run is at its last step, and stop.
+
+        The Trainer checks ``max_steps`` only after a step, so a run resumed from the checkpoint of
+        its last step in mid-epoch (a rerun of a finished run, or a kill between that checkpoint and
+        the published model) would train one step more than an uninterrupted run.
+        """
+        if self.state.global_step >= self.state.max_steps:
+            self.control.should_training_stop = True
+            return [], None
+        return super().get_batch_samples(epoch_iterator, num_batches, device)
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs:
