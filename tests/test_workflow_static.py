@@ -91,14 +91,30 @@ def test_both_configs_satisfy_the_schema():
 
 def test_config_errors_lists_every_problem_with_its_path():
     errors = config_errors(
-        {"dataset": "toy", "videos": {"layout": "tiles"}, "specialist": {"folds": "5", "depth": 3}}, SCHEMA
+        {
+            "dataset": "toy",
+            "videos": {"layout": "tiles"},
+            "specialist": {"folds": "5", "depth": 3, "top_k": "twenty"},
+        },
+        SCHEMA,
     )
     assert errors == [
         "config key 'specialist': Additional properties are not allowed ('depth' was unexpected)"
         " (unknown key: check its spelling against config/schemas/config.schema.yaml)",
-        "config key 'specialist.folds': '5' is not of type 'integer'",
+        "config key 'specialist.folds': '5' is not of type 'integer' (the text reads as one: Snakemake"
+        " keeps values nested in --config as text; put nested changes in a file given with --configfile)",
+        "config key 'specialist.top_k': 'twenty' is not of type 'integer'",
         "config key 'videos.layout': 'tiles' is not one of ['whole', 'chunks']",
     ]
+
+
+def test_a_nested_number_given_with_snakemake_config_is_named_with_the_way_round_it(tmp_path):
+    result = snakemake(tmp_path, "-n", "--config", "evaluate={batch_size: 4}")
+    assert result.returncode != 0
+    assert (
+        "config key 'evaluate.batch_size': '4' is not of type 'integer' (the text reads as one"
+        in result.stdout + result.stderr
+    )
 
 
 def test_local_profile_trains_the_base_on_two_threads_and_the_fine_tunes_on_one(tmp_path):

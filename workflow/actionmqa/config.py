@@ -25,6 +25,17 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return ".".join(parts) if parts else "(top level)"
 
 
+def _text_that_reads_valid(value: Any, schema: Mapping[str, Any]) -> bool:
+    """Whether ``value`` is text whose YAML reading the schema accepts, as ``'5'`` for an integer."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return False
+    return jsonschema.Draft202012Validator(schema).is_valid(parsed)
+
+
 def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
     """Every schema violation of ``config`` as ``"config key 'a.b': problem"``, sorted by key."""
     validator = jsonschema.Draft202012Validator(schema)
@@ -34,6 +45,11 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
         detail = error.message
         if error.validator == "additionalProperties":
             detail += " (unknown key: check its spelling against config/schemas/config.schema.yaml)"
+        elif error.validator == "type" and _text_that_reads_valid(error.instance, error.schema):
+            detail += (
+                " (the text reads as one: Snakemake keeps values nested in --config as text;"
+                " put nested changes in a file given with --configfile)"
+            )
         lines.append(f"config key '{_key_path(error)}': {detail}")
     return lines
 
