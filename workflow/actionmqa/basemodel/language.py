@@ -41,6 +41,7 @@ from transformers import (
 )
 
 from actionmqa.answers import score_mqa_output
+from actionmqa.basemodel.device import training_device
 from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.io import atomic_dir, write_json
 from actionmqa.model.tiny import tiny_text_config
@@ -317,11 +318,6 @@ def answer_loss(model: Qwen2ForCausalLM, batch: dict[str, torch.Tensor]) -> torc
     return nn.functional.cross_entropy(logits.float(), targets[scored])
 
 
-def training_device() -> torch.device:
-    """The GPU when there is one (weights are initialised on the CPU first, so both start alike)."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 @dataclass
 class PretrainedLanguage:
     model: Qwen2ForCausalLM
@@ -366,6 +362,7 @@ def pretrain_language(
         )
     torch.manual_seed(recipe.seed)
     model = Qwen2ForCausalLM(config).to(training_device())
+    log.info("pretraining the language model on %s", model.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     schedule = get_cosine_schedule_with_warmup(
         optimizer, round(recipe.warmup_ratio * recipe.steps), recipe.steps

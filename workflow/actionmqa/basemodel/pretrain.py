@@ -17,6 +17,7 @@ from tqdm import tqdm
 from transformers import SiglipVisionConfig, SiglipVisionModel, get_cosine_schedule_with_warmup
 
 from actionmqa.basemodel.clips import ClipSet, pixel_values
+from actionmqa.basemodel.device import training_device
 from actionmqa.basemodel.tower import ClipHead, HeadKind, frame_features
 from actionmqa.model.processing import FrameProcessor
 
@@ -82,6 +83,9 @@ def pretrain(
     train_rows = np.flatnonzero(~heldout)
     if heldout.all() or not heldout.any():
         raise ValueError(f"need clips both to train on and held out, got {len(train_rows)} of {len(clips)}")
+    device = training_device()
+    tower, head = tower.to(device), head.to(device)
+    log.info("pretraining the tower on %s", device)
     parameters = [*tower.parameters(), *head.parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=recipe.lr, weight_decay=recipe.weight_decay)
     schedule = get_cosine_schedule_with_warmup(
@@ -94,10 +98,11 @@ def pretrain(
     loss = torch.tensor(float("nan"))
     for _ in progress:
         rows = train_rows[next(order)]
-        verb_logits, noun_logits = head(frame_features(tower, pixel_values(clips.frames[rows], processor)))
+        pixels = pixel_values(clips.frames[rows], processor).to(device)
+        verb_logits, noun_logits = head(frame_features(tower, pixels))
         loss = nn.functional.cross_entropy(
-            verb_logits, torch.from_numpy(clips.verbs[rows])
-        ) + nn.functional.cross_entropy(noun_logits, torch.from_numpy(clips.nouns[rows]))
+            verb_logits, torch.from_numpy(clips.verbs[rows]).to(device)
+        ) + nn.functional.cross_entropy(noun_logits, torch.from_numpy(clips.nouns[rows]).to(device))
         optimizer.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(parameters, recipe.max_grad_norm)
@@ -128,9 +133,10 @@ def evaluate(
     verb_right, noun_right = [], []
     for start in range(0, len(rows), batch_size):
         chunk = rows[start : start + batch_size]
-        verb_logits, noun_logits = head(frame_features(tower, pixel_values(clips.frames[chunk], processor)))
-        verb_right.append(verb_logits.argmax(-1).numpy() == clips.verbs[chunk])
-        noun_right.append(noun_logits.argmax(-1).numpy() == clips.nouns[chunk])
+        pixels = pixel_values(clips.frames[chunk], processor).to(tower.device)
+        verb_logits, noun_logits = head(frame_features(tower, pixels))
+        verb_right.append(verb_logits.argmax(-1).cpu().numpy() == clips.verbs[chunk])
+        noun_right.append(noun_logits.argmax(-1).cpu().numpy() == clips.nouns[chunk])
     verbs, nouns = np.concatenate(verb_right), np.concatenate(noun_right)
     return Accuracy(
         clips=len(rows),
