@@ -93,6 +93,7 @@ def source(tmp_path_factory):
     config = tiny_config(
         n + SPARE_ROWS, num_verbs=4, num_nouns=5, num_actions=6,
         image_token_id=n, video_token_id=n + 1, action_token_id=n + 2,
+        tie_word_embeddings=False,  # LLaVA-Video-7B and LLaVAction-7B keep a separate lm_head
     )  # fmt: skip
     torch.manual_seed(0)
     model = LlavaActionForConditionalGeneration(config).eval()
@@ -139,8 +140,10 @@ def test_round_trip_keeps_every_tensor_and_the_logits(source, converted):
     assert (batch["input_ids"] == original.config.action_token_id).sum() == 1
     with torch.no_grad():
         after, before = model(**batch), original(**batch)
-    assert torch.equal(after.logits, before.logits)
-    assert torch.equal(after.verb_logits, before.verb_logits)
+    # Same weights, same inputs; the BLAS kernel a 1-row product takes can still depend on memory
+    # alignment, which moved verb logits by 2e-8 on an AMD EPYC host. A wrong tensor moves them by far more.
+    for name in ("logits", "verb_logits", "noun_logits", "action_logits"):
+        torch.testing.assert_close(getattr(after, name), getattr(before, name), rtol=0, atol=1e-6)
     assert json.loads((converted / "conversion.json").read_text())["action_token"] == "converted"
     end_of_turn = AutoTokenizer.from_pretrained(converted).convert_tokens_to_ids(END_OF_TURN)
     assert model.generation_config.eos_token_id == end_of_turn

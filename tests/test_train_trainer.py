@@ -27,7 +27,9 @@ from tiny_llava_world import IMAGE_SIZE, write_base_model
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
-    return LlavaActionForConditionalGeneration(tiny_config(64, num_verbs=3, num_nouns=4, num_actions=5))
+    # untied, as LLaVA-Video-7B: lm_head is a parameter of its own
+    config = tiny_config(64, num_verbs=3, num_nouns=4, num_actions=5, tie_word_embeddings=False)
+    return LlavaActionForConditionalGeneration(config)
 
 
 def test_parts_follow_upstream_mm_tunable_parts(model):
