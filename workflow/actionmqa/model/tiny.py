@@ -86,8 +86,8 @@ def tiny_config(
         layers,
         heads,
         special_token_id(PAD_TOKEN),
-        max_position_embeddings,
-        tie_word_embeddings,
+        max_position_embeddings=max_position_embeddings,
+        tie_word_embeddings=tie_word_embeddings,
     )
     return LlavaActionConfig(
         vision_config=vision_config,
