@@ -297,6 +297,16 @@ def get_report_summaries(wildcards=None):
     return get_eval_targets()
 
 
+def get_wording_predictions(wildcards=None):
+    """The EK100-MQA predictions of every evaluated model, distractor set and frame count, in that order."""
+    return [
+        f"results/{DATASET}/eval/{model}/ek100_mqa_{distractors}_{n}f.predictions.jsonl"
+        for model in config["evaluate"]["models"]
+        for distractors in DISTRACTORS
+        for n in config["evaluate"]["frames"]
+    ]
+
+
 def get_report_specialist_metrics(wildcards=None):
     """The built-in specialists' metrics, when the medium distractors come from one (its top-1
     is the AVION row of the recognition table; the hard one's is in every recognition summary)."""

@@ -1,9 +1,13 @@
 # Stage "report": the paper's tables (spec/llavaction.md §7.1-§7.5; CSV, Markdown, LaTeX) and
 # figures (PNG, SVG) from every evaluation summary, the paper's values beside ours
-# (report.paper_results), each flagged for `snakemake --report results/report.html report_targets`.
+# (report.paper_results), each flagged for `snakemake --report results/report.html report_targets`;
+# and a table of our own that splits the generated EK100-MQA score into naming the right action
+# and using the option's wording (actionmqa.report.wording).
 
 from actionmqa.report import FIGURE_FORMATS, FIGURES, TABLE_FORMATS, TABLES
 from actionmqa.report.paper import load_paper_results, paper_reference_errors
+
+WORDING_FORMATS = ("csv", "md")
 
 if Path(get_paper_results()).is_file():
     # A model naming a paper model that the paper's results lack is a config error at load time.
@@ -14,6 +18,7 @@ if Path(get_paper_results()).is_file():
 rule tables:
     input:
         expand(f"results/{DATASET}/tables/{{name}}.{{ext}}", name=TABLES, ext=TABLE_FORMATS),
+        expand(f"results/{DATASET}/tables/answer_wording.{{ext}}", ext=WORDING_FORMATS),
 
 
 rule figures:
@@ -66,6 +71,34 @@ rule report_tables:
         " --frames {params.frames} --top-k {params.top_k} --benchmarks {params.benchmarks}"
         " --paper {input.paper} --paper-models {params.paper_models:q} --options {params.options}"
         " {params.medium} --out-dir results/{wildcards.dataset}/tables > {log} 2>&1"
+
+
+rule report_wording:
+    input:
+        predictions=get_wording_predictions(),
+        benchmarks=expand("results/{{dataset}}/mqa/validation_{distractors}.jsonl", distractors=DISTRACTORS),
+        annotations=get_annotation_files(),
+    output:
+        [
+            report(
+                f"results/{{dataset}}/tables/answer_wording.{ext}",
+                caption="../workflow/report/wording.rst",
+                category="Tables",
+                subcategory="EK100-MQA answers: action and wording",
+                labels={"table": "EK100-MQA answers: action and wording", "format": ext},
+            )
+            for ext in WORDING_FORMATS
+        ],
+    params:
+        annotations=get_annotations_dir(),
+    log:
+        "logs/{dataset}/report_wording.log",
+    conda:
+        "../envs/report.yaml"
+    shell:
+        "python -m actionmqa report wording --predictions {input.predictions}"
+        " --benchmarks {input.benchmarks} --annotations {params.annotations}"
+        " --out-dir results/{wildcards.dataset}/tables > {log} 2>&1"
 
 
 rule report_figures:

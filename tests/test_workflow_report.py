@@ -73,6 +73,7 @@ EVALUATION_AND_REPORT = {
     "eval_bench",
     "report_tables",
     "report_figures",
+    "report_wording",
     "report_targets",
 }
 
@@ -116,6 +117,11 @@ def test_tables_and_figures_of_the_run_hold_its_summaries(tiny_run):
         for ext in ("png", "svg"):
             assert (results / "figures" / f"{name}.{ext}").stat().st_size > 1000
     assert (tiny_run / "logs" / "toy" / "report_tables.log").is_file()
+    wording = pd.read_csv(results / "tables" / "answer_wording.csv")
+    assert len(wording) == 3  # the one model x the three distractor sets, at 4 frames
+    hard = wording[(wording.model == "base") & (wording.distractors == "hard")].iloc[0]
+    assert (hard.n, round(hard.accuracy, 4)) == (summary["n"], round(summary["accuracy"], 4))
+    assert hard.names_action >= hard.accuracy
 
 
 @pytest.mark.slow
@@ -134,7 +140,14 @@ def test_changed_evaluation_setting_reruns_only_evaluation_tables_and_figures(ti
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = planned_jobs(result.stdout + result.stderr)
     assert set(jobs) <= EVALUATION_AND_REPORT, jobs
-    assert {"eval_mqa", "eval_sap", "eval_recognition", "report_tables", "report_figures"} <= set(jobs)
+    assert {
+        "eval_mqa",
+        "eval_sap",
+        "eval_recognition",
+        "report_tables",
+        "report_figures",
+        "report_wording",
+    } <= set(jobs)
     assert jobs["eval_mqa"] == 1  # random, medium and hard at 4 frames in one job, nothing upstream
     assert "Params have changed since last execution" in result.stdout + result.stderr
 
@@ -154,6 +167,7 @@ def test_report_html_is_self_contained_and_lists_tables_and_figures(tiny_run):
     names = {entry["filename"] for entry in results.values()}
     for table in ("distractors", "mqa_frames", "ablation", "recognition", "benchmarks"):
         assert {f"{table}.csv", f"{table}.md", f"{table}.tex"} <= names
+    assert {"answer_wording.csv", "answer_wording.md"} <= names
     for figure in ("distractors", "benchmarks", "loss", "frames"):
         assert {f"{figure}.png", f"{figure}.svg"} <= names
     assert all(entry["data_uri"].startswith("data:") for entry in results.values())
@@ -168,7 +182,7 @@ def test_report_targets_plan_tables_and_figures_for_both_configs(tmp_path):
         result = snakemake(tmp_path, "-n", "report_targets", configfiles=[configfile])
         assert result.returncode == 0, result.stderr[-3000:]
         jobs = planned_jobs(result.stdout + result.stderr)
-        assert jobs["report_tables"] == jobs["report_figures"] == 1
+        assert jobs["report_tables"] == jobs["report_figures"] == jobs["report_wording"] == 1
         assert jobs["eval_mqa"] == mqa_jobs
 
 

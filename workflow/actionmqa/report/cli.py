@@ -1,4 +1,5 @@
-"""``actionmqa report {tables, figures}``: the paper's tables and figures from one run's summaries.
+"""``actionmqa report {tables, figures, wording}``: the paper's tables and figures from one run's
+summaries, and the wording analysis of its generated EK100-MQA answers.
 
 Both verbs take the run's evaluation summaries explicitly and the layout that says which must
 be there (models, frame counts, K, benchmarks), so a summary that is missing is an error naming
@@ -38,6 +39,29 @@ def register(stages: argparse._SubParsersAction) -> None:
         "--loss", nargs="*", default=[], metavar="MODEL=LOSS_CSV", help="trained models' loss.csv files"
     )
     figures.set_defaults(func=_figures)
+
+    wording = verbs.add_parser(
+        "wording", help="EK100-MQA answers: right action, right wording, letters (answer_wording.csv/.md)"
+    )
+    wording.add_argument(
+        "--predictions",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="results/<dataset>/eval/<model>/ek100_mqa_<distractors>_<N>f.predictions.jsonl, in table order",
+    )
+    wording.add_argument(
+        "--benchmarks",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="results/<dataset>/mqa/<split>_<distractors>.jsonl",
+    )
+    wording.add_argument(
+        "--annotations", type=Path, required=True, help="the EK100 annotations the benchmarks were built from"
+    )
+    wording.add_argument("--out-dir", type=Path, required=True)
+    wording.set_defaults(func=_wording)
 
 
 def _run_args(parser: argparse.ArgumentParser) -> None:
@@ -115,3 +139,18 @@ def _figures(args: argparse.Namespace) -> None:
     curves = loss_curves(_pairs(args.loss, "--loss"))
     written = write_figures(results, paper, context, curves, args.out_dir)
     log.info("wrote %d figure files to %s", len(written), args.out_dir)
+
+
+def _wording(args: argparse.Namespace) -> None:
+    from actionmqa.ek100.annotations import load_annotation_dir
+    from actionmqa.io import atomic_open
+    from actionmqa.report.wording import NarrationIndex, pair_inputs, to_markdown, wording_table
+
+    index = NarrationIndex.from_annotations(load_annotation_dir(args.annotations))
+    table = wording_table(pair_inputs(args.predictions, args.benchmarks), index)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_open(args.out_dir / "answer_wording.csv") as handle:
+        table.to_csv(handle, index=False, float_format="%.4f")
+    with atomic_open(args.out_dir / "answer_wording.md") as handle:
+        handle.write(to_markdown(table))
+    log.info("wrote the wording analysis of %d prediction files to %s", len(table), args.out_dir)
