@@ -77,7 +77,7 @@ rule report_wording:
     input:
         predictions=get_wording_predictions(),
         benchmarks=expand("results/{{dataset}}/mqa/validation_{distractors}.jsonl", distractors=DISTRACTORS),
-        annotations=get_annotation_files(),
+        annotations=get_annotation_files,
     output:
         [
             report(
@@ -90,7 +90,7 @@ rule report_wording:
             for ext in WORDING_FORMATS
         ],
     params:
-        annotations=get_annotations_dir(),
+        annotations=get_annotations_dir,
     log:
         "logs/{dataset}/report_wording.log",
     conda:
