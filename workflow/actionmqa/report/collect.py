@@ -29,7 +29,7 @@ from actionmqa.errors import InputError
 DISTRACTORS = ("random", "medium", "hard")
 BENCHMARKS = ("egoschema", "perceptiontest", "longvideobench", "videomme", "mvbench")
 
-_MQA = re.compile(r"ek100_mqa_(?P<distractors>random|medium|hard)_(?P<frames>\d+)f\.json")
+_MQA = re.compile(rf"ek100_mqa_(?P<distractors>{'|'.join(DISTRACTORS)})_(?P<frames>\d+)f\.json")
 _SAP = re.compile(r"ek100_mqa_hard_(?P<frames>\d+)f_sap\.json")
 _RECOGNITION = re.compile(r"recognition_top(?P<top_k>\d+)_(?P<frames>\d+)f\.json")
 

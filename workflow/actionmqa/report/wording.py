@@ -24,6 +24,7 @@ from actionmqa.ek100.labels import narration_pools
 from actionmqa.errors import InputError
 from actionmqa.io import read_jsonl_models
 from actionmqa.mqa.records import MQARecord, read_benchmark
+from actionmqa.report.collect import DISTRACTORS
 
 LEGEND = {
     "accuracy": "the paper's score: the parsed answer equals the right option's text",
@@ -100,30 +101,29 @@ def wording_row(
         raise InputError(source, "the benchmark has no question with this uid", key=missing[0])
     answered = [(row, by_uid[row.uid]) for row in predictions]
     n = len(answered)
+    correct = sum(row.correct for row, _ in answered)
     named = sum(index.names(row.parsed_answer, record.gt_vn) for row, record in answered)
-    accuracy = sum(row.correct for row, _ in answered) / n
+    agree = sum(
+        row.parsed_index is not None and record.options[row.parsed_index] == row.parsed_answer
+        for row, record in answered
+    )
+    plain = sum(
+        index.plain.get(record.gt_vn) == record.options[record.answer_index] for _, record in answered
+    )
     return {
         "n": n,
-        "accuracy": accuracy,
+        "accuracy": correct / n,
         "names_action": named / n,
-        "wording": accuracy * n / named if named else None,
+        "wording": correct / named if named else None,
         "letter": sum(row.correct_strict for row, _ in answered) / n,
-        "letter_text_agree": sum(
-            row.parsed_index is not None and record.options[row.parsed_index] == row.parsed_answer
-            for row, record in answered
-        )
-        / n,
-        "plain_wording": sum(
-            index.plain.get(record.gt_vn) == record.options[record.answer_index] for _, record in answered
-        )
-        / n,
+        "letter_text_agree": agree / n,
+        "plain_wording": plain / n,
     }
 
 
-_PREDICTIONS = re.compile(
-    r"ek100_mqa_(?P<distractors>random|medium|hard)_(?P<frames>\d+)f\.predictions\.jsonl"
-)
-_BENCHMARK = re.compile(r"\w+_(?P<distractors>random|medium|hard)\.jsonl")
+_DISTRACTORS = "|".join(DISTRACTORS)
+_PREDICTIONS = re.compile(rf"ek100_mqa_(?P<distractors>{_DISTRACTORS})_(?P<frames>\d+)f\.predictions\.jsonl")
+_BENCHMARK = re.compile(rf"\w+_(?P<distractors>{_DISTRACTORS})\.jsonl")
 
 
 @dataclass(frozen=True)
@@ -165,14 +165,15 @@ def pair_inputs(predictions: Sequence[Path], benchmarks: Sequence[Path]) -> list
 
 
 def wording_table(inputs: Sequence[WordingInput], index: NarrationIndex) -> pd.DataFrame:
-    """One row per input, in the order given."""
+    """One row per input, in the order given; each benchmark is read once, however many models answer it."""
+    benchmarks = {path: read_benchmark(path) for path in dict.fromkeys(item.benchmark for item in inputs)}
     rows = [
         {
             "model": item.model,
             "distractors": item.distractors,
             "frames": item.frames,
             **wording_row(
-                read_benchmark(item.benchmark), read_predictions(item.predictions), index, item.predictions
+                benchmarks[item.benchmark], read_predictions(item.predictions), index, item.predictions
             ),
         }
         for item in inputs
