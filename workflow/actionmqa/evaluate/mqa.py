@@ -80,11 +80,18 @@ def evaluate(
 ) -> list[dict[str, Any]]:
     """Prediction rows for ``(record, frames)`` pairs, in the order they come (readers go by video)."""
     questions = ((record, question(record, frames, with_time_instruction)) for record, frames in clips)
-    rows = []
-    for record, asked, raw in answer_all(questions, generate, batch_size):
-        scores = None if score_answers is None else score_answers(asked, option_answers(record))
-        rows.append(prediction(record, raw, scores))
-    return rows
+    return [
+        answer_question(record, asked, raw, score_answers)
+        for record, asked, raw in answer_all(questions, generate, batch_size)
+    ]
+
+
+def answer_question(
+    record: MQARecord, asked: ChatSample, raw_output: str, score_answers: ScoreAnswers | None
+) -> dict[str, Any]:
+    """The prediction row of one generated answer, with the options' likelihoods when scored."""
+    scores = None if score_answers is None else score_answers(asked, option_answers(record))
+    return prediction(record, raw_output, scores)
 
 
 def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
