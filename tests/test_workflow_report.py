@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pandas as pd
 import pytest
 
-from workflow_helpers import snakemake
+from workflow_helpers import planned_jobs, snakemake
 
 TINY_RUN = """\
 toyworld: {n_train: 120, n_val: 30, size: 32}
@@ -93,18 +94,6 @@ def tiny_run(tmp_path_factory):
     return workdir
 
 
-def planned_jobs(output: str) -> dict[str, int]:
-    """``{rule: count}`` from a dry run's first "Job stats" table."""
-    lines = output.split("Job stats:", 1)[1].splitlines()
-    jobs = {}
-    for line in lines[3:]:
-        if not line.strip() or line.startswith("total"):
-            break
-        rule, count = line.split()
-        jobs[rule] = int(count)
-    return jobs
-
-
 @pytest.mark.slow
 def test_tables_and_figures_of_the_run_hold_its_summaries(tiny_run):
     results = tiny_run / "results" / "toy"
@@ -153,6 +142,27 @@ def test_changed_evaluation_setting_reruns_only_evaluation_tables_and_figures(ti
 
 
 @pytest.mark.slow
+def test_sharded_evaluation_through_snakemake_equals_the_run_byte_for_byte(tiny_run, tmp_path):
+    """The run's models and inputs, its evaluations redone as 3 shards and a gather each."""
+    workdir = tmp_path / "sharded"
+    shutil.copytree(
+        tiny_run, workdir, symlinks=True, ignore=shutil.ignore_patterns("eval", "tables", "figures")
+    )
+    (workdir / "shards.yaml").write_text("evaluate: {shards: 3}\n")
+    result = snakemake(workdir, "-c2", "evaluate", configfiles=_configs(workdir, workdir / "shards.yaml"))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    jobs = planned_jobs(result.stdout + result.stderr)
+    assert (jobs["eval_mqa"], jobs["eval_sap"], jobs["eval_gather"]) == (3, 3, 3 + 1 + 1 + 1)
+    assert set(jobs) <= EVALUATION_AND_REPORT | {"eval_gather", "evaluate"}, jobs
+    ours, theirs = (root / "results" / "toy" / "eval" / "base" for root in (workdir, tiny_run))
+    outputs = sorted(path.name for path in theirs.iterdir() if path.is_file())
+    assert len(outputs) == 2 * (3 + 1 + 1 + 1)  # a summary and predictions per evaluation
+    for name in outputs:
+        assert (ours / name).read_bytes() == (theirs / name).read_bytes(), name
+    assert not list(ours.glob("*.progress.jsonl")) and not list((ours / "shards").glob("*.progress.jsonl"))
+
+
+@pytest.mark.slow
 def test_report_html_is_self_contained_and_lists_tables_and_figures(tiny_run):
     report = tiny_run / "results" / "report.html"
     result = snakemake(tiny_run, "--report", str(report), "report_targets", configfiles=_configs(tiny_run))
@@ -177,13 +187,15 @@ def test_report_html_is_self_contained_and_lists_tables_and_figures(tiny_run):
 
 
 def test_report_targets_plan_tables_and_figures_for_both_configs(tmp_path):
-    # one EK100-MQA job per model and frame count: 3 models x 8 frames; 4 models x (8, 16)
-    for configfile, mqa_jobs in (("config/config.yaml", 3), ("config/paper.yaml", 8)):
+    # EK100-MQA jobs: one per model and frame count (3 models x 8 frames) in the toy run, which
+    # gathers nothing; 8 shards of each of 4 models x (8, 16) in the paper's
+    for configfile, mqa_jobs in (("config/config.yaml", 3), ("config/paper.yaml", 8 * 8)):
         result = snakemake(tmp_path, "-n", "report_targets", configfiles=[configfile])
         assert result.returncode == 0, result.stderr[-3000:]
         jobs = planned_jobs(result.stdout + result.stderr)
         assert jobs["report_tables"] == jobs["report_figures"] == jobs["report_wording"] == 1
         assert jobs["eval_mqa"] == mqa_jobs
+        assert ("eval_gather" in jobs) == ("paper" in configfile)
 
 
 def test_unknown_paper_model_is_a_config_error(tmp_path):

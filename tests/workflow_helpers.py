@@ -45,3 +45,15 @@ def snakemake(
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     env = {**os.environ, "PATH": path, "PYTHONHASHSEED": "0"}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """``{rule: count}`` from a dry run's first "Job stats" table."""
+    lines = output.split("Job stats:", 1)[1].splitlines()
+    jobs = {}
+    for line in lines[3:]:
+        if not line.strip() or line.startswith("total"):
+            break
+        rule, count = line.split()
+        jobs[rule] = int(count)
+    return jobs
