@@ -134,6 +134,31 @@ def register(stages: Any) -> None:
     _outputs(api, "--predictions")
     api.set_defaults(func=_api)
 
+    throughput = verbs.add_parser(
+        "throughput",
+        help="EK100-MQA questions per second at several batch sizes, and answers unchanged from the first",
+        formatter_class=fmt,
+    )
+    _model(throughput)
+    _mqa_benchmark(throughput)
+    _clips(throughput)
+    throughput.add_argument("--time-instruction", action="store_true", help="state duration and frame count")
+    throughput.add_argument("--max-new-tokens", type=positive_int, default=32, help="generation length cap")
+    _limit(throughput)
+    _likelihood(throughput, "time generation alone, without the option-likelihood view")
+    throughput.add_argument(
+        "--batch-sizes",
+        type=positive_int,
+        nargs="+",
+        default=[1, 4, 16],
+        help="answers compared with the first",
+    )
+    throughput.add_argument(
+        "--warmup", type=int, default=8, help="questions answered untimed first, at the largest batch size"
+    )
+    throughput.add_argument("--out", type=Path, required=True, help="output figures JSON")
+    throughput.set_defaults(func=_throughput)
+
     gather = verbs.add_parser(
         "gather",
         help="merge the shard parts of one evaluation into its predictions and summary",
@@ -366,6 +391,25 @@ def _bench(args: argparse.Namespace) -> None:
         backend=args.backend,
     )
     _run(args, [BenchTask(job)], "--predictions")
+
+
+def _throughput(args: argparse.Namespace) -> None:
+    from actionmqa.evaluate.run import MQAJob
+    from actionmqa.evaluate.throughput import ThroughputJob, measure
+
+    job = MQAJob(
+        model=args.model,
+        benchmark=args.benchmark,
+        video_root=args.video_root,
+        layout=args.layout,
+        frames=args.frames,
+        time_instruction=args.time_instruction,
+        max_new_tokens=args.max_new_tokens,
+        likelihood=not args.skip_likelihood,
+        limit=args.limit,
+        backend=args.backend,
+    )
+    measure(ThroughputJob(job, tuple(args.batch_sizes), args.warmup), args.out)
 
 
 def _gather(args: argparse.Namespace) -> None:
