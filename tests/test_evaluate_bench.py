@@ -31,6 +31,7 @@ SUMMARY_KEYS = {
     "accuracy",
     "n",
     "unparsed",
+    "unit",
 }
 
 

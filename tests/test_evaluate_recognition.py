@@ -44,6 +44,7 @@ SUMMARY_KEYS = {
     "model",
     "specialist_predictions",
     "specialist_predictions_sha256",
+    "unit",
 }
 
 

@@ -1,4 +1,5 @@
-"""EK100-MQA evaluation (spec/llavaction.md §6.1): one question per benchmark record, three readings.
+"""EK100-MQA evaluation (spec/llavaction.md §6.1): one question per benchmark record, three readings,
+each summarised as a percentage, the paper's unit:
 
 - ``accuracy``: upstream's ``process_raw_pred`` + exact match on the option text, the number
   the paper reports;
@@ -95,15 +96,15 @@ def answer_question(
 
 
 def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Accuracies over the rows (``accuracy_likelihood`` is None when likelihoods were skipped)."""
+    """Accuracies in % over the rows (``accuracy_likelihood`` is None when likelihoods were skipped)."""
     if not rows:
         raise InputError(None, "no benchmark questions were evaluated")
     n = len(rows)
     scored = [row["correct_likelihood"] for row in rows if row["correct_likelihood"] is not None]
     return {
         "n": n,
-        "accuracy": sum(row["correct"] for row in rows) / n,
-        "accuracy_strict": sum(row["correct_strict"] for row in rows) / n,
-        "accuracy_likelihood": sum(scored) / n if len(scored) == n else None,
+        "accuracy": 100 * sum(row["correct"] for row in rows) / n,
+        "accuracy_strict": 100 * sum(row["correct_strict"] for row in rows) / n,
+        "accuracy_likelihood": 100 * sum(scored) / n if len(scored) == n else None,
         "unparsed": sum(row["unparsed"] for row in rows),
     }

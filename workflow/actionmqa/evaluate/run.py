@@ -95,7 +95,7 @@ class MQATask(ClipTask[MQARecord]):
             "benchmark_sha256": sha256_file(job.benchmark),
         }
         log.info(
-            "EK100-MQA on %d questions: accuracy %.4f, strict %.4f, likelihood %s",
+            "EK100-MQA on %d questions: accuracy %.2f%%, strict %.2f%%, likelihood %s%%",
             summary["n"],
             summary["accuracy"],
             summary["accuracy_strict"],

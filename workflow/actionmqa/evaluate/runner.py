@@ -50,6 +50,9 @@ T = TypeVar("T")
 Record = dict[str, Any]
 Finished = tuple[list[Record], dict[str, Any]]
 
+#: The unit of every accuracy and top-1 in an evaluation summary, which says so in its ``unit``.
+UNIT = "percent"
+
 #: Job fields that say where results go, not how they are made: outside the fingerprint.
 OUTPUT_FIELDS = ("summary", "predictions")
 
@@ -254,9 +257,12 @@ def in_question_order(task: EvalTask[Any], answers: Sequence[Answer]) -> list[An
 
 
 def finish(task: EvalTask[Any], answers: Sequence[Answer]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The task's rows and summary from answers to every one of its questions."""
+    """The task's rows and summary (its unit stated) from answers to every one of its questions."""
     ordered = in_question_order(task, answers)
-    return task.finish([answer.record for answer in ordered], sum(answer.clipped for answer in ordered))
+    rows, summary = task.finish(
+        [answer.record for answer in ordered], sum(answer.clipped for answer in ordered)
+    )
+    return rows, {**summary, "unit": UNIT}
 
 
 # ---------------------------------------------------------------- outputs

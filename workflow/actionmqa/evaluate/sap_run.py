@@ -123,7 +123,7 @@ class SAPTask(ClipTask[MQARecord]):
         summary = sap_summary(self.job, records, self.first_rows)
         summary["clipped"] = clipped
         log.info(
-            "SAP on %d questions (%d with prior actions): accuracy %.4f -> %.4f",
+            "SAP on %d questions (%d with prior actions): accuracy %.2f%% -> %.2f%%",
             summary["n"],
             summary["prompts"][PromptKind.PRIOR.value],
             summary["first_pass"]["accuracy"],
