@@ -183,7 +183,17 @@ def read_yaml_model(path: str | Path, model: type[ModelT], what: str) -> ModelT:
 
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
     """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
+    return hash_file(path, "sha256", chunk_size)
+
+
+def md5_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
+    """Hex md5 of a file's bytes (what some publishers give as a checksum)."""
+    return hash_file(path, "md5", chunk_size)
+
+
+def hash_file(path: str | Path, algorithm: str, chunk_size: int = 1 << 20) -> str:
+    """Hex digest of a file's bytes with a ``hashlib`` algorithm."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         while chunk := handle.read(chunk_size):
             digest.update(chunk)

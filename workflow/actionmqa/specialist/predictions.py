@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -30,11 +30,18 @@ _VN = re.compile(r"^\d+:\d+$")
 _SHOWN = 5
 
 
-def write_predictions(path: Path, ranked: Mapping[int, Sequence[str]], segments: pd.DataFrame) -> None:
+def write_predictions(
+    path: Path,
+    ranked: Mapping[int, Sequence[str]],
+    segments: pd.DataFrame,
+    *,
+    key_order: Literal["sorted", "rows"] = "sorted",
+) -> None:
     """Write ``ranked[row] = [vn, ...]`` (best first) with each row's target from ``segments``.
 
-    Keys are ``str(row)``; the JSON is canonical (sorted keys, compact), so the same ranking
-    always gives the same bytes. The entries are checked as the loader checks them.
+    Keys are ``str(row)``, compact JSON, so the same ranking always gives the same bytes: keys
+    sorted as strings (canonical JSON), or with ``key_order="rows"`` in ``ranked``'s order, as
+    upstream's files list them (CSV row order). The entries are checked as the loader checks them.
     """
     document: dict[str, dict[str, Any]] = {}
     for row, predictions in ranked.items():
@@ -42,8 +49,13 @@ def write_predictions(path: Path, ranked: Mapping[int, Sequence[str]], segments:
             raise ValueError(f"row {row} is not a row of the segments table")
         document[str(row)] = {"predictions": list(predictions), "target": str(segments.at[row, "vn"])}
         _check_entry(path, str(row), document[str(row)], document[str(row)]["target"], min_k=1)
+    text = (
+        dumps_canonical(document)
+        if key_order == "sorted"
+        else json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    )
     with atomic_open(path) as handle:
-        handle.write(dumps_canonical(document))
+        handle.write(text)
         handle.write("\n")
 
 
