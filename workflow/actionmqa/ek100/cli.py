@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from actionmqa.download import add_fetch_file_verb
 from actionmqa.ek100.fetch import DEFAULT_BASE_URL, DEFAULT_FILES
 from actionmqa.errors import InputError
 
@@ -22,7 +23,8 @@ def _add_dir_and_out(parser: argparse.ArgumentParser, out_help: str) -> None:
 
 
 def register(stages: Any) -> None:
-    """Add the ``data`` stage: ``validate``, ``labels``, ``fetch``, ``check-videos``, ``fetch-videos``."""
+    """Add the ``data`` stage: ``validate``, ``labels``, ``fetch``, ``fetch-file``, ``check-videos``,
+    ``fetch-videos``."""
     stage = stages.add_parser("data", help="EK100 annotations: fetch, validate, label map")
     verbs = stage.add_subparsers(dest="verb", required=True, metavar="VERB")
 
@@ -56,6 +58,8 @@ def register(stages: Any) -> None:
         "--require-sha256", action="store_true", help="refuse a file without a pinned sha256 (frozen runs)"
     )
     fetch.set_defaults(func=_fetch)
+
+    add_fetch_file_verb(verbs)
 
     for verb, text in (
         ("check-videos", "check that every video the segment CSVs need is in the official layout"),
