@@ -62,6 +62,10 @@ def build_sft(request: BuildRequest) -> dict[str, Any]:
     generators = make_generators(segments, mixture, inputs, request.seed)
     maker = RecordMaker(inputs.labels, request.split, request.frames)
     assembly = assemble(segments, generators, maker, request.seed, progress=True)
+    for task, reasons in sorted(assembly.skipped.items()):
+        for reason, narration_ids in sorted(reasons.items()):
+            # e.g. captions the teacher disowned, clips it refused (listed in the manifest)
+            log.info("%s: %d selected clips left out (%s)", task, len(narration_ids), reason)
     replay = replay_records(mixture.replay.files, mixture.replay.fraction, request.seed)
     write_jsonl(request.out, [*(record.to_json() for record in assembly.records), *replay])
     manifest = build_manifest(

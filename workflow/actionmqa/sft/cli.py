@@ -76,7 +76,17 @@ def _add_teacher(verbs: Any) -> None:
     teacher.add_argument("--backend", choices=("pyav", "decord"), default="pyav")
     teacher.add_argument("--frames", type=int, default=4, help="frames per caption request (upstream: 4)")
     teacher.add_argument("--batch-size", type=int, default=64, help="clips decoded and sent per batch")
-    teacher.add_argument("--out", type=Path, required=True, help="output JSONL, one line per clip")
+    teacher.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output JSONL, one line per clip; <out>.failures.jsonl and <out>.manifest.json go beside it",
+    )
+    teacher.add_argument(
+        "--ask-again",
+        action="store_true",
+        help="ask again for the clips whose refusal or invalid reply an earlier run recorded in the cache",
+    )
     teacher.set_defaults(func=_teacher)
 
 
@@ -132,5 +142,6 @@ def _teacher(args: argparse.Namespace) -> None:
             out=args.out,
             mixture_file=args.mixture,
             seed=args.seed,
+            ask_again=args.ask_again,
         )
     )
