@@ -2,8 +2,9 @@
 
 Built-in specialists: ``features`` (the slow, video-bound part, cached per split and feature
 set, so refitting never decodes video again) and ``fit``. Public EK100 weights (AVION, LaViLa):
-``convert`` (a release into checked safetensors), ``score`` (one shard of a split, on the GPU
-when there is one) and ``rank`` (shards, or an ensemble's members, into a prediction file).
+``fetch`` (a release, md5-checked), ``convert`` (into checked safetensors), ``score`` (one shard
+of a split, on the GPU when there is one) and ``rank`` (shards, or an ensemble's members, into a
+prediction file).
 ``validate`` checks a user's own TIM/AVION file against the CSV before a benchmark is built from
 it; ``summarize`` gathers every specialist's accuracy in one file.
 """
@@ -174,8 +175,19 @@ def _summarize(args: argparse.Namespace) -> None:
 
 
 def _register_released(verbs: argparse._SubParsersAction) -> None:
+    from actionmqa.download import add_policy_arguments
     from actionmqa.specialist.released.settings import PRECISIONS
     from actionmqa.specialist.released.zoo import RELEASES
+
+    fetch = verbs.add_parser(
+        "fetch", help="download a released checkpoint (retried, resumed, md5-prefix and sha256 checked)"
+    )
+    fetch.add_argument("--checkpoint", required=True, choices=sorted(RELEASES), help="name of the release")
+    fetch.add_argument("--out", type=Path, required=True)
+    fetch.add_argument("--sha256", help="its pinned sha256 (specialist.checkpoint_sha256 in the config)")
+    fetch.add_argument("--url", help="a mirror of the publisher's URL")
+    add_policy_arguments(fetch)
+    fetch.set_defaults(func=_fetch)
 
     convert = verbs.add_parser("convert", help="a released AVION/LaViLa checkpoint into checked safetensors")
     _annotations_arg(convert)
@@ -227,6 +239,16 @@ def _register_released(verbs: argparse._SubParsersAction) -> None:
     rank.add_argument("--out", type=Path, required=True)
     rank.add_argument("--manifest", type=Path, required=True)
     rank.set_defaults(func=_rank)
+
+
+def _fetch(args: argparse.Namespace) -> None:
+    from actionmqa.download import policy_from_args
+    from actionmqa.specialist.released.fetch import fetch_release
+    from actionmqa.specialist.released.zoo import release
+
+    fetch_release(
+        release(args.checkpoint), args.out, sha256=args.sha256, url=args.url, policy=policy_from_args(args)
+    )
 
 
 def _convert(args: argparse.Namespace) -> None:
