@@ -5,7 +5,8 @@
 #
 # Stages and their targets (read rules/ top to bottom to know the pipeline):
 #   data        annotations (toy world or EK100 download), validation report, label map, videos
-#   specialist  the hard-distractor source: order-blind clip classifiers, cross-validated predictions
+#   specialist  the distractor sources: order-blind clip classifiers (toy, cross-validated) or public
+#               EK100 checkpoints (AVION, LaViLa, their TIM stand-in ensemble) in sharded GPU jobs
 #   benchmark   EPIC-KITCHENS-100-MQA: random, medium and hard distractors, frozen JSONL + manifests
 #   sft         the reformulated training mixture (hard/random MQA, prior actions, direct narration,
 #               temporal detection, captions and open QA) as LLaVA conversation JSONL

@@ -24,8 +24,10 @@ from actionmqa.config import (
     load_schema,
     reference_errors,
     unpinned_downloads,
+    variant_kind,
 )
 from actionmqa.model.provenance import mismatched_model_dirs, model_kind
+from actionmqa.specialist.released.zoo import RELEASES
 
 SCHEMA = Path(workflow.basedir) / "config" / "schemas" / "config.schema.yaml"
 if problems := config_errors(config, load_schema(SCHEMA)):
@@ -62,7 +64,10 @@ wildcard_constraints:
     dataset=DATASET,
     split="|".join(SPLITS),
     distractors="|".join(DISTRACTORS),
-    variant="|".join(config["specialist"]["variants"]) or "none",
+    variant=name_pattern(config["specialist"]["variants"]),
+    checkpoint=name_pattern(RELEASES),
+    shard=r"\d+",
+    shards=r"\d+",
     feature_set="appearance|full",
     mixture="train|base",
     model=name_pattern(config["models"]),
@@ -125,12 +130,64 @@ def get_video_index(wildcards=None):
 # ---------------------------------------------------------------- specialist
 
 
+VARIANTS = config["specialist"]["variants"]
+
+
+def variants_of_kind(*kinds):
+    """Specialist variants by kind: ``features`` (built-in), ``checkpoint``, ``ensemble``."""
+    return [name for name, spec in VARIANTS.items() if variant_kind(spec) in kinds]
+
+
 def get_specialist_features(wildcards):
-    feature_set = config["specialist"]["variants"][wildcards.variant]["feature_set"]
+    feature_set = VARIANTS[wildcards.variant]["feature_set"]
     return {
         split: f"results/{wildcards.dataset}/specialist/features/{split}_{feature_set}.npz"
         for split in SPLITS
     }
+
+
+def get_specialist_metrics(wildcards=None):
+    """Each variant's accuracies: a built-in one's metrics.json, else its validation manifest."""
+    return {
+        name: f"results/{DATASET}/specialist/{name}/metrics.json"
+        if variant_kind(VARIANTS[name]) == "features"
+        else f"results/{DATASET}/specialist/{name}/predictions_validation.manifest.json"
+        for name in VARIANTS
+    }
+
+
+def get_checkpoint_dir(variant):
+    """The converted weights of a checkpoint variant."""
+    return f"results/{DATASET}/specialist/checkpoints/{VARIANTS[variant]['checkpoint']}/converted"
+
+
+def get_checkpoint_sha256(wildcards):
+    """``--sha256 HEX`` when the config pins the checkpoint, else nothing (md5 prefix only)."""
+    pin = config["specialist"]["checkpoint_sha256"].get(wildcards.checkpoint)
+    return f"--sha256 {pin}" if pin else ""
+
+
+def score_shards(variant, split):
+    """The score files of a checkpoint variant on a split, in row order."""
+    shards = config["specialist"]["shards"][split]
+    return [
+        f"results/{DATASET}/specialist/{variant}/scores/{split}_{shard}-of-{shards}.npz"
+        for shard in range(shards)
+    ]
+
+
+def get_rank_members(wildcards):
+    """The members whose scores a variant's predictions rank: itself, or its ensemble's members."""
+    members = VARIANTS[wildcards.variant].get("ensemble", [wildcards.variant])
+    return {member: score_shards(member, wildcards.split) for member in members}
+
+
+def get_prediction_manifest(source, split):
+    """The manifest beside a public-weights specialist's predictions (sources, in-sample note);
+    none for built-in specialists and user files."""
+    if "specialist" in source and variant_kind(VARIANTS[source["specialist"]]) != "features":
+        return f"results/{DATASET}/specialist/{source['specialist']}/predictions_{split}.manifest.json"
+    return []
 
 
 # ---------------------------------------------------------------- benchmark
@@ -157,6 +214,13 @@ def get_distractor_predictions(wildcards):
     return predictions_of(source, wildcards.split, f"mqa.distractors.{wildcards.distractors}")
 
 
+def get_distractor_manifest(wildcards):
+    """The manifest of the predictions behind medium/hard distractors, when it has one."""
+    if wildcards.distractors == "random":
+        return []
+    return get_prediction_manifest(config["mqa"]["distractors"][wildcards.distractors], wildcards.split)
+
+
 def get_distractor_source_name(wildcards):
     if wildcards.distractors == "random":
         return "random"
@@ -180,6 +244,16 @@ def get_sft_predictions(wildcards):
         name: predictions_of(source, "train", f"sft.hard_mqa.{name}")
         for name, source in config["sft"]["hard_mqa"].items()
     }
+
+
+def get_sft_prediction_manifests(wildcards):
+    """Manifests of public-weights train predictions (in-sample), as ``manifest_<task>``."""
+    if wildcards.mixture == "base":
+        return {}
+    manifests = {
+        name: get_prediction_manifest(source, "train") for name, source in config["sft"]["hard_mqa"].items()
+    }
+    return {f"manifest_{name}": path for name, path in manifests.items() if path}
 
 
 def get_sft_clip_texts(wildcards=None):
@@ -328,11 +402,22 @@ def get_wording_predictions(wildcards=None):
 
 
 def get_report_specialist_metrics(wildcards=None):
-    """The built-in specialists' metrics, when the medium distractors come from one (its top-1
+    """The workflow's specialists' metrics, when the medium distractors come from one (its top-1
     is the AVION row of the recognition table; the hard one's is in every recognition summary)."""
     if "specialist" in config["mqa"]["distractors"]["medium"]:
         return [f"results/{DATASET}/specialist/metrics.json"]
     return []
+
+
+def get_distractor_source_labels(wildcards=None):
+    """``--distractor-sources ROLE=NAME`` for the sources the config names (the TIM stand-in's
+    name goes on its table row); nothing when none is named, as in the toy world."""
+    named = [
+        f"{role}={source['name']}"
+        for role, source in config["mqa"]["distractors"].items()
+        if "name" in source
+    ]
+    return f"--distractor-sources {' '.join(named)}" if named else ""
 
 
 def get_report_loss_curves(wildcards=None):

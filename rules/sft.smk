@@ -46,6 +46,7 @@ rule sft_teacher:
 rule sft_build:
     input:
         unpack(get_sft_predictions),
+        unpack(get_sft_prediction_manifests),
         annotations=get_annotation_files,
         mixture=get_sft_mixture,
         clip_texts=get_sft_clip_texts(),
@@ -58,6 +59,10 @@ rule sft_build:
         annotations=get_annotations_dir,
         predictions=lambda wildcards, input: [
             f"--predictions {name}={input[name]}" for name in get_sft_predictions(wildcards)
+        ]
+        + [
+            f"--predictions-manifest {key.removeprefix('manifest_')}={input[key]}"
+            for key in get_sft_prediction_manifests(wildcards)
         ],
         clip_texts=lambda wildcards, input: (
             f"--scenes {input.clip_texts}"

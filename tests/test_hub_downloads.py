@@ -358,6 +358,7 @@ def test_frozen_run_refuses_to_start_with_unpinned_downloads(tmp_path):
     assert "frozen: true needs every download pinned" in output
     assert "config key 'models.llavaction_7b_released.revision': 'main' is not a 40-hex commit" in output
     assert "config key 'annotations.sha256.EPIC_100_train.csv': no sha256" in output
+    assert "config key 'specialist.checkpoint_sha256.avion_vitl_lavila': AVION ViT-L/14" in output
 
 
 def test_paper_dry_run_plans_the_downloads_and_warns_about_unpinned_ones(tmp_path):

@@ -157,6 +157,17 @@ def test_recognition_puts_specialists_beside_tim_and_avion(run, tmp_path):
     assert "verb_top1_paper" not in frame.columns
 
 
+def test_recognition_rows_name_the_sources_the_config_names(run, tmp_path):
+    medium = {"verb_top1": 73.1, "noun_top1": 65.0, "action_top1": 54.0}
+    context = Context(PAPER_MODELS, 5, medium, {"hard": "tim-standin_avion-vitl_lavila-tsfl"})
+    frame = _csv(tmp_path, _tables(run, context)["recognition"]).set_index("paper_row", drop=False)
+    assert (
+        frame.loc["TIM"].method
+        == "Specialist of the hard distractors (tim-standin_avion-vitl_lavila-tsfl), top-1"
+    )
+    assert frame.loc["AVION"].method == "Specialist of the medium distractors, top-1"
+
+
 def test_benchmarks_mark_unconfirmed_paper_values(run, tmp_path):
     table = _tables(run)["benchmarks"]
     frame = _csv(tmp_path, table)

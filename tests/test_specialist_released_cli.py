@@ -16,6 +16,7 @@ import pytest
 from actionmqa.cli import main
 from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.errors import InputError
+from actionmqa.specialist.predictions import read_prediction_source
 from actionmqa.specialist.released.architecture import Architecture
 from actionmqa.specialist.released.run import IN_SAMPLE_NOTE, RankJob, actions_digest, label_space, rank_split
 from actionmqa.specialist.released.scores import ScoreShard
@@ -143,11 +144,58 @@ def test_mqa_build_and_validate_accept_the_file(world, ensemble) -> None:
     out = world["root"] / "mqa" / "validation_hard.jsonl"
     cli(
         "mqa", "build", "--annotations-dir", world["annotations"], "--split", "validation", "--distractors",
-        "hard", "--predictions", ensemble["predictions"], "--source-name", "tim-standin", "--seed", 0,
-        "--out", out,
+        "hard", "--predictions", ensemble["predictions"], "--predictions-manifest", ensemble["manifest"],
+        "--source-name", "tim-standin", "--seed", 0, "--out", out,
     )  # fmt: skip
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == len(VAL_LABELS) and {r["distractor_source"] for r in records} == {"tim-standin"}
+    manifest = json.loads(out.with_suffix(".manifest.json").read_text())
+    assert manifest["distractor_specialist"]["stands_in_for"] == "TIM"
+    assert manifest["distractor_specialist"]["in_sample"] is False
+    assert manifest["inputs"]["predictions_manifest"]["file"] == ensemble["manifest"].name
+
+
+def test_a_manifest_of_other_predictions_is_refused(world, ensemble, tmp_path) -> None:
+    other = tmp_path / "other.json"
+    other.write_text(ensemble["predictions"].read_text().replace('"target"', '"target" ', 1))
+    with pytest.raises(InputError, match="describes another file") as caught:
+        read_prediction_source(ensemble["manifest"], other)
+    assert caught.value.key == "predictions.sha256"
+
+
+def test_sft_manifest_says_the_train_predictions_are_in_sample(world, tmp_path) -> None:
+    annotations = load_annotation_dir(world["annotations"])
+    actions = label_space(annotations)
+    rows = annotations.split("train").index.to_numpy()
+    probs = np.random.default_rng(1).dirichlet(np.ones(len(actions)), len(rows)).astype(np.float32)
+    meta = {"model": {"source": {"checkpoint": "avion"}, "actions_sha256": actions_digest(actions)}}
+    ScoreShard(rows=rows, probs={"action": probs}, meta=meta).save(tmp_path / "train.npz")
+    predictions, manifest = tmp_path / "predictions_train.json", tmp_path / "predictions_train.manifest.json"
+    rank_split(
+        RankJob(
+            annotations_dir=world["annotations"],
+            split="train",
+            members={"avion": [tmp_path / "train.npz"]},
+            top_k=100,
+            variant="avion",
+            out=predictions,
+            manifest=manifest,
+        )  # fmt: skip
+    )
+    mixture = tmp_path / "mixture.yaml"
+    mixture.write_text(
+        "options: 5\nhard_mqa: {fraction: 1.0}\nrandom_mqa: {fraction: 0.0}\nprior_actions: {fraction: 0.0}\n"
+        "direct_narration: {fraction: 0.0}\ntemporal_detection: {fraction: 0.0}\ncaption: {fraction: 0.0}\n"
+        "open_qa: {fraction: 0.0}\nreplay: {fraction: 0.0}\n"
+    )
+    out = tmp_path / "sft.jsonl"
+    cli(
+        "sft", "build", "--annotations-dir", world["annotations"], "--split", "train", "--mixture", mixture,
+        "--seed", 0, "--predictions", f"avion={predictions}", "--predictions-manifest", f"avion={manifest}",
+        "--out", out,
+    )  # fmt: skip
+    source = json.loads(out.with_suffix(".manifest.json").read_text())["prediction_sources"]["avion"]
+    assert source["in_sample"] is True and source["in_sample_note"] == IN_SAMPLE_NOTE
 
 
 def test_one_shard_and_two_shards_agree(world) -> None:

@@ -45,6 +45,14 @@ def _add_build(verbs: Any) -> None:
         metavar="NAME=FILE",
         help="specialist predictions on --split (spec §0); one hard-MQA task per NAME; repeatable",
     )
+    build.add_argument(
+        "--predictions-manifest",
+        type=named_path,
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="the manifest beside a public-weights specialist's predictions (recorded: in-sample)",
+    )
     texts = build.add_mutually_exclusive_group()
     texts.add_argument("--scenes", type=Path, help="toy world scenes.jsonl: captions and QA (demo)")
     texts.add_argument("--teacher-file", type=Path, help="captions and QA written by 'sft teacher'")
@@ -113,6 +121,7 @@ def _build(args: argparse.Namespace) -> None:
         out=args.out,
         split=args.split,
         predictions=dict(args.predictions),
+        prediction_manifests=dict(args.predictions_manifest),
         scenes=args.scenes,
         teacher_file=args.teacher_file,
         frames=args.frames,

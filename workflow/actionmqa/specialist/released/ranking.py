@@ -23,15 +23,20 @@ from actionmqa.specialist.released.scores import ScoreShard
 
 
 def ensemble_action_probs(members: Sequence[ScoreShard]) -> np.ndarray:
-    """The mean of the members' action softmaxes (one member: its own)."""
+    """The mean of the members' action softmaxes (one member: its own), summed in place: EK100
+    train is 67k x 3,806 floats (1 GB) per member."""
     if not members:
         raise ValueError("an ensemble needs at least one member")
     shapes = {member.probs["action"].shape for member in members}
     if len(shapes) > 1:
         raise ValueError(f"members disagree on the action scores' shape: {sorted(shapes)}")
-    return np.mean([member.probs["action"] for member in members], axis=0, dtype=np.float64).astype(
-        np.float32
-    )
+    if len(members) == 1:
+        return members[0].probs["action"]
+    total = members[0].probs["action"].astype(np.float32, copy=True)
+    for member in members[1:]:
+        total += member.probs["action"]
+    total /= len(members)
+    return total
 
 
 def marginal_scores(action_probs: np.ndarray, actions: Sequence[str]) -> HeadScores:

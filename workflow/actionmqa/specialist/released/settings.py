@@ -14,7 +14,8 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 @dataclass(frozen=True)
 class InferenceConfig:
     """``device`` ``auto`` takes the GPU when there is one; precision ``auto`` is fp16 autocast
-    on a GPU (as both upstream evaluations run) and fp32 on a CPU."""
+    on a GPU (as AVION evaluates; LaViLa evaluates in fp32 unless ``--use-half``) and fp32 on a
+    CPU. Use ``fp32`` to compare with LaViLa's numbers without a precision difference."""
 
     batch_size: int = 8
     workers: int = 0
