@@ -264,3 +264,34 @@ def test_layer_norm_eps_as_upstream(tmp_path: Path, actions, family: str) -> Non
     upstream_eps = sorted(m.eps for m in upstream.modules() if isinstance(m, nn.LayerNorm))
     assert sorted(m.eps for m in model.modules() if isinstance(m, nn.LayerNorm)) == upstream_eps
     assert model.norm_pre.eps == upstream.visual.ln_pre.eps
+
+
+def test_speed_check_reports_clips_per_second_and_projected_hours(tmp_path: Path) -> None:
+    from actionmqa.cli import main
+
+    (tmp_path / "arch.json").write_text(json.dumps(LAVILA.to_dict()))
+    out = tmp_path / "speed.json"
+    argv = ["specialist", "speed", "--checkpoint", "tiny", "--architecture", tmp_path / "arch.json"]
+    assert (
+        main(
+            [
+                *map(str, argv),
+                "--batch-sizes",
+                "1",
+                "2",
+                "--repeats",
+                "1",
+                "--device",
+                "cpu",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    report = json.loads(out.read_text())
+    assert report["device"] == "cpu" and report["dtype"] == "torch.float32"
+    assert [run["batch_size"] for run in report["runs"]] == [1, 2]
+    for run in report["runs"]:
+        assert run["clips_per_s"] > 0 and run["peak_memory_gib"] is None
+        assert run["hours"]["train"] / run["hours"]["validation"] == pytest.approx(67217 / 9668)

@@ -221,6 +221,16 @@ def _register_released(verbs: argparse._SubParsersAction) -> None:
     score.add_argument("--out", type=Path, required=True)
     score.set_defaults(func=_score)
 
+    speed = verbs.add_parser("speed", help="clips per second of a released architecture, random weights")
+    speed.add_argument("--checkpoint", required=True, help=f"name of the release ({', '.join(RELEASES)})")
+    speed.add_argument("--architecture", type=Path, help="JSON of Architecture fields instead of the zoo's")
+    speed.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 32])
+    speed.add_argument("--repeats", type=int, default=5, help="timed forward passes per batch size")
+    speed.add_argument("--device", default="auto")
+    speed.add_argument("--precision", choices=PRECISIONS, default="auto")
+    speed.add_argument("--out", type=Path, required=True, help="JSON: clips/s, peak memory, projected hours")
+    speed.set_defaults(func=_speed)
+
     rank = verbs.add_parser("rank", help="a split's TIM/AVION-format predictions from score shards")
     _annotations_arg(rank)
     rank.add_argument("--split", choices=SPLITS, required=True)
@@ -251,27 +261,56 @@ def _fetch(args: argparse.Namespace) -> None:
     )
 
 
-def _convert(args: argparse.Namespace) -> None:
+def _architecture(args: argparse.Namespace):
+    """``--architecture FILE`` when given, else the zoo's architecture of ``--checkpoint``."""
     import json
 
     from actionmqa.errors import InputError
     from actionmqa.specialist.released.architecture import Architecture
+    from actionmqa.specialist.released.zoo import RELEASES
+
+    if args.architecture is not None:
+        try:
+            return Architecture.from_dict(json.loads(args.architecture.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError, TypeError, ValueError) as exc:
+            raise InputError(args.architecture, f"not an architecture ({exc})") from exc
+    if args.checkpoint in RELEASES:
+        return RELEASES[args.checkpoint].architecture
+    raise InputError(None, f"not in the zoo ({sorted(RELEASES)}): give --architecture", key=args.checkpoint)
+
+
+def _convert(args: argparse.Namespace) -> None:
     from actionmqa.specialist.released.run import convert
     from actionmqa.specialist.released.zoo import RELEASES
 
-    known = RELEASES.get(args.checkpoint)
-    if args.architecture is not None:
-        try:
-            arch = Architecture.from_dict(json.loads(args.architecture.read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError, TypeError, ValueError) as exc:
-            raise InputError(args.architecture, f"not an architecture ({exc})") from exc
-    elif known is not None:
-        arch = known.architecture
-    else:
-        raise InputError(
-            None, f"not in the zoo ({sorted(RELEASES)}): give --architecture", key=args.checkpoint
+    convert(
+        args.release,
+        args.annotations_dir,
+        args.out,
+        name=args.checkpoint,
+        arch=_architecture(args),
+        release=RELEASES.get(args.checkpoint),
+    )
+
+
+def _speed(args: argparse.Namespace) -> None:
+    from actionmqa.io import write_json
+    from actionmqa.specialist.released.settings import InferenceConfig
+    from actionmqa.specialist.released.speed import measure_speed
+
+    config = InferenceConfig(device=args.device, precision=args.precision)
+    report = measure_speed(_architecture(args), args.batch_sizes, config, args.repeats)
+    write_json(args.out, report)
+    for run in report["runs"]:
+        log.info(
+            "%s %s, batch %d: %.2f clips/s, EK100 validation %.1f h, train %.1f h",
+            report["device"],
+            report["dtype"],
+            run["batch_size"],
+            run["clips_per_s"],
+            run["hours"]["validation"],
+            run["hours"]["train"],
         )
-    convert(args.release, args.annotations_dir, args.out, name=args.checkpoint, arch=arch, release=known)
 
 
 def _score(args: argparse.Namespace) -> None:
