@@ -321,11 +321,17 @@ def test_paper_config_lists_exactly_its_unpinned_downloads():
         "models.llavaction_7b_released.revision",
         "models.llavaction_0_5b_released.revision",
         "evaluate.benchmark_sources.perceptiontest.revision",
+        "specialist.checkpoint_sha256.avion_vitl_lavila",
+        "specialist.checkpoint_sha256.lavila_tsfl_multihead",
         "annotations.sha256.EPIC_100_train.csv",
     ]
     assert unpinned_downloads(filled("config.yaml")) == []
     config = filled("paper.yaml")
     config["annotations"]["sha256"]["EPIC_100_train.csv"] = "a" * 64
+    config["specialist"]["checkpoint_sha256"] = {
+        "avion_vitl_lavila": "c" * 64,
+        "lavila_tsfl_multihead": "d" * 64,
+    }
     config["evaluate"]["benchmarks"] = ["egoschema"]  # a source of a benchmark not evaluated is not fetched
     for name in ("llavaction_7b_released", "llavaction_0_5b_released"):
         config["models"][name]["revision"] = "b" * 40
