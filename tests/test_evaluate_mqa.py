@@ -106,6 +106,13 @@ def test_injected_outputs_are_scored_by_upstream_parser_and_strict_letter():
     }
 
 
+def test_a_trailing_comma_is_stripped_as_upstream_strips_it():
+    """ek_eval.ensemble_llava_evaluation: ``pred.rstrip(',')`` before ``process_raw_pred``."""
+    record = mqa_records(1)[0]
+    rows = evaluate([(record, blank_clip())], scripted([f"A. {record.answer},"]), None, 1, False)
+    assert (rows[0]["parsed_answer"], rows[0]["correct"], rows[0]["unparsed"]) == (record.answer, True, False)
+
+
 def test_batched_generation_equals_one_question_at_a_time(loaded):
     records = mqa_records(3)
     rng = np.random.default_rng(0)

@@ -22,8 +22,8 @@ from actionmqa.prompts import mqa_prompt, prior_actions_prompt
 from actionmqa.sft.prior import PriorActions, prior_actions_lookup
 from actionmqa.sft.segments import Segment
 
-#: The first pass's reading of each answer: upstream's ``process_raw_pred`` text, what the
-#: authors stored as pseudo-labels.
+#: The first pass's reading of each answer: upstream's text (``answers.read_llava_output``), what
+#: the authors stored as pseudo-labels.
 FIRST_PASS_TEXT = "parsed_answer"
 
 
