@@ -224,7 +224,7 @@ def test_cli_evaluates_and_names_a_bad_benchmark_line(world, capsys):
     lines = world["benchmark"].read_text().splitlines()
     broken.write_text("\n".join([lines[0], lines[1].replace('"answer_index":', '"answer_idx":')]) + "\n")
     assert main([*common, "--benchmark", str(broken)]) == 2
-    assert f"{broken}, row 2" in capsys.readouterr().err
+    assert f"{broken}, line 2" in capsys.readouterr().err
 
 
 def test_cli_runs_several_benchmarks_on_one_model_each_to_its_own_outputs(world, capsys):
