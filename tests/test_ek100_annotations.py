@@ -173,6 +173,15 @@ def test_absent_split_names_the_file_it_needs(mini_dir: Path) -> None:
         ann.split("train")
 
 
+def test_header_only_split_names_the_file_and_the_split(mini_dir: Path) -> None:
+    write_segments(mini_dir, [])
+    ann = load_annotation_dir(mini_dir)
+    assert ann.splits["validation"].empty  # loaded (the tables report counts it)...
+    with pytest.raises(InputError) as error:
+        ann.split("validation")  # ...but no stage gets an empty split to work on
+    assert str(error.value).startswith(f"{mini_dir / 'EPIC_100_validation.csv'}: split 'validation' has no")
+
+
 def test_missing_class_file_is_an_error(mini_dir: Path) -> None:
     (mini_dir / VERB_CLASSES_FILE).unlink()
     with pytest.raises(InputError, match=f"{VERB_CLASSES_FILE}: class file is required"):

@@ -252,8 +252,17 @@ class AnnotationSet:
     tail_nouns: list[int]
 
     def split(self, name: str) -> pd.DataFrame:
-        """A loaded split; absent ones name the file that would have provided them."""
+        """A loaded split with segments; an absent or header-only one names its file.
+
+        Every stage that asks for a split works on its segments, so an empty one would only yield
+        an empty benchmark, mixture or prediction file. (``splits`` holds the empty ones too.)
+        """
         if name in self.splits:
+            if self.splits[name].empty:
+                raise InputError(
+                    self.root / SPLIT_FILES[name],
+                    f"split '{name}' has no segments, only the header line; expected at least one row",
+                )
             return self.splits[name]
         if name in SPLIT_FILES:
             raise InputError(
