@@ -1,5 +1,6 @@
 # Config validation, the command every rule calls, and the input functions (get_*) of the DAG.
 
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ from actionmqa.config import (
     reference_errors,
     unpinned_downloads,
 )
+from actionmqa.model.provenance import mismatched_model_dirs, model_kind
 
 SCHEMA = Path(workflow.basedir) / "config" / "schemas" / "config.schema.yaml"
 if problems := config_errors(config, load_schema(SCHEMA)):
@@ -46,6 +48,15 @@ DATASET = config["dataset"]
 SPLITS = ("train", "validation")
 DISTRACTORS = ("random", "medium", "hard")
 
+# A model folder made by another kind of producer than the config now declares is never reused.
+if problems := mismatched_model_dirs(config["models"], Path("results") / DATASET / "models"):
+    raise WorkflowError("\n  ".join(["model folders of another kind than the config declares:", *problems]))
+
+
+def name_pattern(names):
+    """A wildcard constraint matching exactly these names (nothing when there are none)."""
+    return "|".join(re.escape(name) for name in names) or "(?!)"
+
 
 wildcard_constraints:
     dataset=DATASET,
@@ -54,7 +65,7 @@ wildcard_constraints:
     variant="|".join(config["specialist"]["variants"]) or "none",
     feature_set="appearance|full",
     mixture="train|base",
-    model="|".join(config["models"]) or "none",
+    model=name_pattern(config["models"]),
     frames=r"\d+",
     benchmark="egoschema|perceptiontest|longvideobench|videomme|mvbench",
     top_k=r"\d+",
@@ -181,6 +192,11 @@ def get_sft_clip_texts(wildcards=None):
 # ---------------------------------------------------------------- models
 
 
+def models_of_kind(*kinds):
+    """The configured models of these kinds (build, finetune, hub), in config order."""
+    return [name for name, spec in config["models"].items() if model_kind(spec) in kinds]
+
+
 def model_spec(name):
     try:
         return config["models"][name]
@@ -189,28 +205,32 @@ def model_spec(name):
 
 
 def needs_toy_base():
-    return any(spec.get("build") == "toy_base" for spec in config["models"].values())
+    return bool(models_of_kind("build"))
 
 
 def get_model_dir(name):
     return f"results/{DATASET}/models/{name}"
 
 
-def get_finetune_inputs(wildcards):
-    """A fine-tune starts from its base model and trains on the LLaVAction mixture."""
+def get_train_inputs(wildcards):
+    """What a trained model starts from, by its kind: a fine-tune, its base model and the
+    LLaVAction mixture; the toy base (stage 2), the assembled model and the base mixture.
+    (train_model's wildcard constraint admits only these two kinds: hub models are converted.)"""
     spec = model_spec(wildcards.model)
-    if "finetune" in spec:
+    kind = model_kind(spec)
+    if kind == "finetune":
         return {
             "base": get_model_dir(spec["finetune"]),
             "data": f"results/{DATASET}/sft/train.jsonl",
             "recipe": spec["recipe"],
         }
-    # the toy base's stage 2: the assembled model, trained on the base mixture
-    return {
-        "base": "results/toy/base/init",
-        "data": "results/toy/sft/base.jsonl",
-        "recipe": config["toy_base"]["recipe"],
-    }
+    if kind == "build":
+        return {
+            "base": "results/toy/base/init",
+            "data": "results/toy/sft/base.jsonl",
+            "recipe": config["toy_base"]["recipe"],
+        }
+    raise WorkflowError(f"config key 'models.{wildcards.model}': a {kind} model is not trained")
 
 
 def get_train_threads(wildcards):
@@ -219,7 +239,7 @@ def get_train_threads(wildcards):
     The fine-tunes (a model and its ablation) train side by side, and tiny CPU models scale poorly
     past one thread; the base trains alone, every later job waiting on it.
     """
-    return 1 if "finetune" in model_spec(wildcards.model) else 2
+    return 1 if model_kind(model_spec(wildcards.model)) == "finetune" else 2
 
 
 def get_gpus(wildcards):
@@ -317,11 +337,7 @@ def get_report_specialist_metrics(wildcards=None):
 
 def get_report_loss_curves(wildcards=None):
     """The loss curve of every evaluated model this run trains (the toy base, fine-tunes), by model."""
-    trained = [
-        name
-        for name in config["evaluate"]["models"]
-        if "finetune" in model_spec(name) or model_spec(name).get("build") == "toy_base"
-    ]
+    trained = [name for name in config["evaluate"]["models"] if name in models_of_kind("build", "finetune")]
     return {name: f"results/{DATASET}/train/{name}/loss.csv" for name in trained}
 
 
