@@ -5,7 +5,8 @@ request for a path with the next ``Fault`` queued for it (and normally once none
 status with headers (503 with ``Retry-After``, 429), a body cut off after N bytes, a stall after
 N bytes until the test releases it, Range ignored, a corrupted byte. Every request is recorded
 (``served``), with its ``Range`` header, status, arrival time and the body bytes actually sent,
-so a test can count what a resumed download fetched.
+so a test can count what a resumed download fetched. HEAD is answered with the headers a GET
+would get (no fault is spent on it); ``headers_for`` adds a subclass's own headers.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TypeVar
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Served:
     status: int
     time: float
     body_bytes: int
+    method: str = "GET"
 
 
 class FaultServer(ThreadingHTTPServer):
@@ -71,9 +74,13 @@ class FaultServer(ThreadingHTTPServer):
         with self.lock:
             return self.faults[path].pop(0) if self.faults[path] else Fault()
 
-    def arrived(self, path: str, asked: str | None) -> Served:
+    def headers_for(self, path: str) -> dict[str, str]:
+        """Extra headers of every answer for ``path`` (HEAD and GET)."""
+        return {}
+
+    def arrived(self, path: str, asked: str | None, method: str = "GET") -> Served:
         """Record a request as it arrives; its handler fills in status and bytes."""
-        served = Served(path, asked, 0, time.monotonic(), 0)
+        served = Served(path, asked, 0, time.monotonic(), 0, method)
         with self.lock:
             self._served.append(served)
             self.answering += 1
@@ -93,6 +100,12 @@ class FaultServer(ThreadingHTTPServer):
             return list(self._served)
 
     @property
+    def served_so_far(self) -> list[Served]:
+        """The requests so far, answers under way included (their counts still growing)."""
+        with self.lock:
+            return list(self._served)
+
+    @property
     def body_bytes(self) -> int:
         """Body bytes sent so far, over every request."""
         return sum(s.body_bytes for s in self.served)
@@ -103,16 +116,23 @@ class _FaultHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        served = self.server.arrived(self.path, self.headers.get("Range"))
+        self._handle("GET")
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._handle("HEAD")
+
+    def _handle(self, method: str) -> None:
+        path = self.path.split("?", 1)[0]
+        served = self.server.arrived(path, self.headers.get("Range"), method)
         try:
-            self._answer(served, self.server.next_fault(self.path))
+            self._answer(served, self.server.next_fault(path) if method == "GET" else Fault())
         except OSError:
             self.close_connection = True  # the client went away (killed, or timed out)
         finally:
             self.server.answered()
 
     def _answer(self, served: Served, fault: Fault) -> None:
-        data = self.server.files.get(self.path)
+        data = self.server.files.get(served.path)
         if fault.status is not None or data is None:
             served.status = fault.status or 404
             self._head(served.status, {**fault.headers, "Content-Length": "0"})
@@ -128,7 +148,10 @@ class _FaultHandler(BaseHTTPRequestHandler):
             else:
                 served.status, body = 206, data[first:]
                 headers = {"Content-Range": f"bytes {first}-{len(data) - 1}/{len(data)}"}
+        headers |= self.server.headers_for(served.path)
         self._head(served.status, {**headers, "Content-Length": str(len(body)), "Accept-Ranges": "bytes"})
+        if served.method == "HEAD":
+            return
         if fault.cut_after is not None:
             self._send(served, body[: fault.cut_after])
             self.close_connection = True
@@ -160,10 +183,12 @@ class _FaultHandler(BaseHTTPRequestHandler):
         pass
 
 
+ServerT = TypeVar("ServerT", bound=FaultServer)
+
+
 @contextmanager
-def serve_faults(files: dict[str, bytes]) -> Iterator[FaultServer]:
-    """A ``FaultServer`` answering on a daemon thread until the block ends."""
-    server = FaultServer(files)
+def serving(server: ServerT) -> Iterator[ServerT]:
+    """``server`` answering on a daemon thread until the block ends."""
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
@@ -173,3 +198,8 @@ def serve_faults(files: dict[str, bytes]) -> Iterator[FaultServer]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def serve_faults(files: dict[str, bytes]) -> AbstractContextManager[FaultServer]:
+    """A ``FaultServer`` of ``files`` answering until the block ends."""
+    return serving(FaultServer(files))

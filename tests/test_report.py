@@ -249,12 +249,12 @@ def test_summary_names_are_classified_as_the_workflow_writes_them():
         classify(Path("x/ek100_mqa_hard_8f.predictions.jsonl"))
 
 
-def test_loss_curve_errors_name_the_row_and_column(tmp_path):
+def test_loss_curve_errors_name_the_line_and_column(tmp_path):
     path = tmp_path / "loss.csv"
     path.write_text("step,epoch,loss,lm_loss\n5,0.1,2.0,1.9\n10,0.2,oops,1.5\n")
     with pytest.raises(InputError) as error:
         read_loss_curve(path)
-    assert (error.value.path, error.value.row, error.value.key) == (str(path), 1, "loss")
+    assert (error.value.path, error.value.line, error.value.key) == (str(path), 3, "loss")
     path.write_text("step,loss\n5,2.0\n")
     with pytest.raises(InputError, match="key 'lm_loss'"):
         read_loss_curve(path)

@@ -170,7 +170,7 @@ def _read_lines(path: Path, model: type[Line]) -> list[Line]:
     seen: set[str] = set()
     for lineno, line in read_jsonl_models(path, model, model.__name__):
         if line.narration_id in seen:
-            raise InputError(path, f"narration id {line.narration_id} appears twice", row=lineno)
+            raise InputError(path, f"narration id {line.narration_id} appears twice", line=lineno)
         seen.add(line.narration_id)
         lines.append(line)
     return lines
