@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from actionmqa.errors import InputError
+from actionmqa.errors import InputError, csv_line
 
 #: The unit every evaluation summary states (``actionmqa.evaluate.runner.UNIT``).
 SUMMARY_UNIT = "percent"
@@ -348,7 +348,7 @@ def read_loss_curve(path: str | Path) -> pd.DataFrame:
         if bad.any():
             row = int(bad.to_numpy().nonzero()[0][0])
             raise InputError(
-                path, f"expected a number, found {frame[column].iloc[row]!r}", row=row, key=column
+                path, f"expected a number, found {frame[column].iloc[row]!r}", line=csv_line(row), key=column
             )
         frame[column] = values
     if frame.empty:
