@@ -329,6 +329,17 @@ def test_gather_needs_every_shard_once(parts, tmp_path):
         gather([parts[0], parts[1], parts[1]], tmp_path / "s.json", tmp_path / "p.jsonl")
 
 
+def test_gather_names_the_line_of_a_broken_part(parts, tmp_path):
+    broken = tmp_path / parts[1].name
+    header, first, *rest = parts[1].read_text().splitlines(keepends=True)
+    broken.write_text(header + first.replace('"clipped":false', '"clipped":"no"') + "".join(rest))
+    with pytest.raises(InputError, match=rf"{broken}, line 2: an answer is"):
+        gather([parts[0], broken, parts[2]], tmp_path / "s.json", tmp_path / "p.jsonl")
+    broken.write_text('{"part": {"kind": "mqa"}}\n')
+    with pytest.raises(InputError, match=rf"{broken}, line 1: not an evaluation part file"):
+        gather([parts[0], broken, parts[2]], tmp_path / "s.json", tmp_path / "p.jsonl")
+
+
 def test_gather_refuses_a_part_of_another_evaluation(world, parts, tmp_path):
     other = tmp_path / "other.2-of-3.jsonl"
     args = [*mqa_args(world, world["mqa"], world["mqa_videos"]), "--skip-likelihood", "--max-new-tokens", "5"]

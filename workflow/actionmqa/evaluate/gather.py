@@ -69,13 +69,13 @@ def check_one_evaluation(parts: Sequence[PartFile]) -> None:
 def rebuild(part: PartFile) -> EvalTask[Any]:
     """The part's task from its settings (its inputs read again, the model not loaded)."""
     if part.kind not in TASKS:
-        raise InputError(part.path, f"unknown task '{part.kind}'; expected one of {sorted(TASKS)}", row=1)
+        raise InputError(part.path, f"unknown task '{part.kind}'; expected one of {sorted(TASKS)}", line=1)
     cls = TASKS[part.kind]
     try:
         job = TypeAdapter(cls.job_type).validate_python(part.settings)
     except ValidationError as exc:
         raise InputError(
-            part.path, f"the header's settings are no {cls.job_type.__name__}: {exc}", row=1
+            part.path, f"the header's settings are no {cls.job_type.__name__}: {exc}", line=1
         ) from exc
     return cls(job)
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from actionmqa.errors import InputError
 from actionmqa.evaluate.progress import Answer, Fingerprint
-from actionmqa.io import dumps_canonical, read_jsonl, write_jsonl
+from actionmqa.io import dumps_canonical, read_jsonl_lines, write_jsonl
 
 T = TypeVar("T")
 
@@ -73,23 +73,24 @@ def write_part(
 
 def read_part(path: Path) -> PartFile:
     """A part file; a malformed header or answer raises ``InputError`` naming the file and line."""
-    lines = read_jsonl(path)
-    header = lines[0].get("part") if lines and isinstance(lines[0], dict) else None
+    lines = read_jsonl_lines(path)
+    first_line, first = lines[0] if lines else (1, None)
+    header = first.get("part") if isinstance(first, dict) else None
     try:
         if not isinstance(header, dict) or not isinstance(header.get("kind"), str):
-            raise ValueError('line 1 is no {"part": {"kind": ...}} header')
+            raise ValueError('the first line is no {"part": {"kind": ...}} header')
         if not isinstance(header.get("settings"), dict) or not isinstance(header.get("shard"), dict):
             raise ValueError("the header lacks the job's settings or its shard")
         shard = Shard(int(header["shard"]["index"]), int(header["shard"]["count"]))
         fingerprint = Fingerprint.from_json(header.get("fingerprint"))
     except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(path, f"not an evaluation part file: {exc}", row=1) from exc
+        raise InputError(path, f"not an evaluation part file: {exc}", line=first_line) from exc
     answers = []
-    for lineno, obj in enumerate(lines[1:], start=2):
+    for lineno, obj in lines[1:]:
         try:
             answers.append(Answer.from_json(obj))
         except ValueError as exc:
-            raise InputError(path, str(exc), row=lineno) from exc
+            raise InputError(path, str(exc), line=lineno) from exc
     return PartFile(Path(path), header["kind"], header["settings"], shard, fingerprint, answers)
 
 
