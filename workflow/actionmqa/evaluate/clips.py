@@ -50,6 +50,15 @@ def paired_clips(
     reader: ClipReader, items: Sequence[T], request: Callable[[T], ClipRequest]
 ) -> Iterator[tuple[T, Clip]]:
     """``(item, clip)`` in the reader's order; two items asking under one key are an error."""
+    by_key, requests = keyed_requests(items, request)
+    for clip in reader.clips(requests):
+        yield by_key[clip.request.key], clip
+
+
+def keyed_requests(
+    items: Sequence[T], request: Callable[[T], ClipRequest]
+) -> tuple[dict[str, T], list[ClipRequest]]:
+    """Each item's clip request, and the item by its request's key (unique, or an error)."""
     by_key: dict[str, T] = {}
     requests = []
     for item in items:
@@ -58,8 +67,7 @@ def paired_clips(
             raise InputError(None, "two clips share one key", key=asked.key)
         by_key[asked.key] = item
         requests.append(asked)
-    for clip in reader.clips(requests):
-        yield by_key[clip.request.key], clip
+    return by_key, requests
 
 
 def in_order(rows: Iterable[dict[str, Any]], keys: Sequence[str], by: str) -> list[dict[str, Any]]:
@@ -78,8 +86,8 @@ class ClipTask(EvalTask[T]):
         """The clip an item asks about (its key unique among the task's items)."""
 
     def reading_order(self, items: Sequence[T]) -> list[T]:
-        by_key = {self.clip_request(item).key: item for item in items}
-        return [by_key[request.key] for request in reading_order(map(self.clip_request, items))]
+        by_key, requests = keyed_requests(items, self.clip_request)
+        return [by_key[request.key] for request in reading_order(requests)]
 
     def read(self, items: Sequence[T]) -> Iterator[Seen[T]]:
         with self.clips.reader() as reader:

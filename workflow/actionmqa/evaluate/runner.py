@@ -256,7 +256,7 @@ def in_question_order(task: EvalTask[Any], answers: Sequence[Answer]) -> list[An
     return sorted(answers, key=lambda answer: position[answer.key])
 
 
-def finish(task: EvalTask[Any], answers: Sequence[Answer]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def finish(task: EvalTask[Any], answers: Sequence[Answer]) -> Finished:
     """The task's rows and summary (its unit stated) from answers to every one of its questions."""
     ordered = in_question_order(task, answers)
     rows, summary = task.finish(
