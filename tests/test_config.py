@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
-from actionmqa.config import load_schema, reference_errors
+from actionmqa.config import batch_split_errors, load_schema, reference_errors
 from workflow_helpers import REPO
 
 SCHEMA = load_schema(REPO / "config" / "schemas" / "config.schema.yaml")
@@ -64,4 +64,24 @@ def test_ek100_needs_its_roots_and_a_teacher():
         "config key 'models.base.build': toy_base exists only for dataset toy",
         "config key 'evaluate.benchmark_root': dataset ek100 needs the folder of the five benchmarks",
         "config key 'sft.clip_texts': scene descriptions exist only for the toy world",
+    ]
+
+
+def test_each_trained_models_global_batch_must_split_over_its_topology(monkeypatch):
+    monkeypatch.chdir(REPO)  # recipe paths are relative to the working directory
+    config = filled("paper.yaml")
+    assert batch_split_errors(config) == []
+    config["models"]["llavaction_7b"]["nodes"] = 3
+    config["models"]["base"] = {"build": "toy_base", "cpu_processes_per_node": 3}
+    config["toy_base"]["recipe"] = "config/train/toy_base.yaml"
+    config["models"]["ft"] = {"finetune": "base", "recipe": "config/train/missing.yaml"}
+    assert batch_split_errors(config) == [
+        "config key 'models.llavaction_7b': 3 nodes x 4 GPUs with recipe config/train/paper_7b.yaml:"
+        " global_batch_size 256 is not a whole multiple of 12 processes x per_device_train_batch_size 1"
+        " = 12 samples per micro-batch step; change the topology or the recipe so that it divides",
+        "config key 'models.base': 1 node x 3 CPU processes with recipe config/train/toy_base.yaml:"
+        " global_batch_size 16 is not a whole multiple of 3 processes x per_device_train_batch_size 16"
+        " = 48 samples per micro-batch step; change the topology or the recipe so that it divides",
+        "config key 'models.ft': recipe config/train/missing.yaml: cannot read the training recipe"
+        " ([Errno 2] No such file or directory: 'config/train/missing.yaml')",
     ]

@@ -61,7 +61,7 @@ specialist: {folds: 3}
 toy_base:
   {vision_steps: 2, vision_batch_size: 4, language_steps: 2, language_batch_size: 4, recipe: tiny_base.yaml}
 models:
-  base: {build: toy_base, gpus: 1}
+  base: {build: toy_base, gpus_per_node: 1}
 evaluate: {models: [base], gpus: 1, max_new_tokens: 4}
 """
 GPU_RULES = ("train_model", "eval_mqa")
@@ -136,7 +136,9 @@ def slurm_run(cluster, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("slurm_run")
     (workdir / "small.yaml").write_text(SMALL_WORLD)
     recipe = yaml.safe_load((REPO / "config" / "train" / "toy_base.yaml").read_text())
-    recipe.update(max_steps=2, save_steps=2, logging_steps=1, per_device_batch_size=4)
+    recipe.update(
+        max_steps=2, save_steps=2, logging_steps=1, global_batch_size=4, per_device_train_batch_size=4
+    )
     (workdir / "tiny_base.yaml").write_text(yaml.safe_dump(recipe))
     result = snakemake(
         workdir,
