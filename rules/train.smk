@@ -143,8 +143,8 @@ rule train_model:
         tasks=get_train_resource("tasks"),
         tasks_per_gpu=get_train_resource("tasks_per_gpu"),
         runtime=24 * 60,
-    # appended, not replaced: a job stopped at its time limit and the resubmitted one that
-    # resumes from its checkpoint tell one story
+    # (Snakemake empties a job's log when it starts: results/<dataset>/train/<model>/jobs.jsonl
+    # keeps every job's start and end across resubmissions)
     log:
         "logs/{dataset}/train_{model}.log",
     benchmark:
@@ -156,7 +156,7 @@ rule train_model:
         " {params.launcher} --base {input.base} --data {input.data}"
         " --video-root {params.root} --layout {params.layout} --backend {params.backend}"
         " --recipe {input.recipe} --output-dir results/{wildcards.dataset}/train/{wildcards.model}"
-        " --final {output.model} >> {log} 2>&1"
+        " --final {output.model} > {log} 2>&1"
 
 
 rule fetch_checkpoint:

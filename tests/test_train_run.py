@@ -20,6 +20,7 @@ import torch
 from actionmqa.evaluate.loading import load_model
 from actionmqa.model.configuration import PAPER_ACTION_LOSS_WEIGHTS
 from actionmqa.train.checkpoints import latest_checkpoint
+from actionmqa.train.history import read_job_events
 from actionmqa.train.losscurve import COLUMNS, read_loss_curve
 from actionmqa.video.synthetic import write_pattern_tree
 from tiny_llava_world import VIDEOS, sft_records, write_base_model, write_sft
@@ -40,10 +41,10 @@ clip_cache: true
 """
 
 
-def world(root: Path, recipe: str) -> dict[str, Path]:
+def world(root: Path, recipe: str, base_action_token: bool = True) -> dict[str, Path]:
     """Base model, videos, SFT data and recipe under ``root``; the paths a run is given."""
     paths = {
-        "base": write_base_model(root / "base"),
+        "base": write_base_model(root / "base", action_token=base_action_token),
         "videos": write_pattern_tree(root / "videos", VIDEOS, width=32, height=32).root,
         "data": write_sft(root / "sft.jsonl", sft_records(N_RECORDS)),
         "recipe": root / "recipe.yaml",
@@ -246,12 +247,15 @@ def test_a_run_stopped_for_its_time_limit_resumes_on_another_topology(tmp_path):
     """Two processes (2 accumulation steps of 1) stop for the time limit after step 1 with
     checkpoint-1 and exit 75; four processes (no accumulation, the same global batch of 4) resume
     it from DeepSpeed's universal format, and steps 2-4 repeat those of an uninterrupted two-process
-    run: the same samples and, to float rounding, the same losses."""
+    run: the same samples and, to float rounding, the same losses. The base has no action token,
+    so the recipe's token and heads are new weights, drawn from the seed in both runs."""
     recipe = RECIPE.replace(f"global_batch_size: {BATCH}", "global_batch_size: 4").replace(
         f"per_device_train_batch_size: {BATCH}", "per_device_train_batch_size: 1"
     )
-    recipe = recipe.replace(f"max_steps: {MAX_STEPS}", "max_steps: 4") + "time_limit_reserve_s: 0\n"
-    reference, resumed = world(tmp_path / "reference", recipe), world(tmp_path / "resumed", recipe)
+    recipe = recipe.replace(f"max_steps: {MAX_STEPS}", "max_steps: 4")
+    recipe += "time_limit_reserve_s: 0\naction_token: true\n"
+    reference = world(tmp_path / "reference", recipe, base_action_token=False)
+    resumed = world(tmp_path / "resumed", recipe, base_action_token=False)
     env = quiet_env(tmp_path)
 
     def torchrun(processes: int, paths: dict[str, Path], *extra: str) -> subprocess.CompletedProcess[str]:
@@ -314,3 +318,13 @@ def test_a_run_stopped_for_its_time_limit_resumes_on_another_topology(tmp_path):
     for want, have in zip(expected, got, strict=True):
         assert float(have["loss"]) == pytest.approx(float(want["loss"]), abs=1e-4), (want, have)
     assert json.loads((resumed["final"] / "training.json").read_text())["world_size"] == 4
+    events = [
+        (event["event"], event.get("resumed_from"), event.get("step"), event.get("processes"))
+        for event in read_job_events(resumed["output"])
+    ]
+    assert events == [
+        ("start", None, None, 2),
+        ("time limit", None, 1, None),
+        ("start", "checkpoint-1", None, 4),
+        ("finished", None, 4, None),
+    ]

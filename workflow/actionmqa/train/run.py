@@ -1,7 +1,8 @@
 """One fine-tuning run: base model + SFT data + recipe -> loss curve, checkpoints, final model.
 
 Layout of ``output_dir``: ``loss.csv``, ``checkpoints/checkpoint-<step>/``, the DeepSpeed JSON
-used, and ``samples/rank<R>.txt`` (the record ids each rank drew). A run that finds a complete
+used, ``samples/rank<R>.txt`` (the record ids each rank drew) and ``jobs.jsonl`` (each job's start
+and end, ``train.history``). A run that finds a complete
 checkpoint there resumes from it, on the same or another topology of the same global batch:
 Snakemake reruns a killed job with the same output folder, so a preempted week-long run loses at
 most ``save_steps`` steps, and a job that reaches its time limit checkpoints first and loses
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from transformers import AutoTokenizer, PreTrainedTokenizerBase, TrainingArguments
+from transformers import AutoTokenizer, PreTrainedTokenizerBase, TrainingArguments, set_seed
 
 from actionmqa.io import publish_dir, sha256_file, staging_dir, write_json
 from actionmqa.model.configuration import LlavaActionConfig
@@ -44,6 +45,7 @@ from actionmqa.train.data import (
     read_sft,
 )
 from actionmqa.train.deepspeed_configs import resolve_deepspeed
+from actionmqa.train.history import record_job_event
 from actionmqa.train.launch import World, ensure_process_group_env, prepare_deepspeed
 from actionmqa.train.losscurve import LossCurveCallback
 from actionmqa.train.recipe import TrainRecipe
@@ -177,6 +179,9 @@ def train(job: TrainJob) -> int:
     (job.output_dir / "samples").mkdir(parents=True, exist_ok=True)
     deepspeed_json = resolve_deepspeed(recipe.deepspeed, job.output_dir)
     args = training_arguments(job, deepspeed_json, accumulation)
+    # weights the base lacks (the action token and its heads) are drawn now: from the seed, so that
+    # every topology and every rerun starts from the same ones (the Trainer seeds only later)
+    set_seed(recipe.seed)
     tokenizer, model, frame_processor = load_base(job)
     for part, count in freeze_untuned(model, recipe.tunable_parts).items():
         log.info("training %s: %d parameters", part, count)
@@ -202,6 +207,15 @@ def train(job: TrainJob) -> int:
     )
 
     resume = find_resume(job, trainer, world)
+    if main:
+        record_job_event(
+            job.output_dir,
+            "start",
+            nodes=world.nodes,
+            processes=world.size,
+            accumulation_steps=accumulation,
+            resumed_from=None if resume is None else resume.name,
+        )
     log.info("DeepSpeed ZeRO stage %s from %s", _zero_stage(args), deepspeed_json)
     trainer.train(resume_from_checkpoint=None if resume is None else str(resume))
     log.info(
@@ -209,6 +223,13 @@ def train(job: TrainJob) -> int:
     )
     if time_limit.stopped_at is not None:
         if main:
+            record_job_event(
+                job.output_dir,
+                "time limit",
+                step=time_limit.stopped_at,
+                checkpoint=f"checkpoint-{time_limit.stopped_at}",
+                exit_status=EXIT_TIME_LIMIT,
+            )
             log.warning(
                 "stopped for the time limit at global step %d with checkpoint-%d saved: exiting with"
                 " status %d so that the job is resubmitted (the profile's retries) and resumes from it",
@@ -220,6 +241,8 @@ def train(job: TrainJob) -> int:
         raise SystemExit(EXIT_TIME_LIMIT)
 
     save_final(trainer, job, frame_processor)
+    if main:
+        record_job_event(job.output_dir, "finished", step=trainer.state.global_step)
     return trainer.state.global_step
 
 
