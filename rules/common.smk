@@ -1,5 +1,6 @@
 # Config validation, the command every rule calls, and the input functions (get_*) of the DAG.
 
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -24,7 +25,10 @@ from actionmqa.config import (
     load_schema,
     reference_errors,
     unpinned_downloads,
+    variant_kind,
 )
+from actionmqa.model.provenance import mismatched_model_dirs, model_kind
+from actionmqa.specialist.released.zoo import RELEASES
 from actionmqa.train.topology import Topology
 
 SCHEMA = Path(workflow.basedir) / "config" / "schemas" / "config.schema.yaml"
@@ -51,15 +55,27 @@ DATASET = config["dataset"]
 SPLITS = ("train", "validation")
 DISTRACTORS = ("random", "medium", "hard")
 
+# A model folder made by another kind of producer than the config now declares is never reused.
+if problems := mismatched_model_dirs(config["models"], Path("results") / DATASET / "models"):
+    raise WorkflowError("\n  ".join(["model folders of another kind than the config declares:", *problems]))
+
+
+def name_pattern(names):
+    """A wildcard constraint matching exactly these names (nothing when there are none)."""
+    return "|".join(re.escape(name) for name in names) or "(?!)"
+
 
 wildcard_constraints:
     dataset=DATASET,
     split="|".join(SPLITS),
     distractors="|".join(DISTRACTORS),
-    variant="|".join(config["specialist"]["variants"]) or "none",
+    variant=name_pattern(config["specialist"]["variants"]),
+    checkpoint=name_pattern(RELEASES),
+    shard=r"\d+",
+    shards=r"\d+",
     feature_set="appearance|full",
     mixture="train|base",
-    model="|".join(config["models"]) or "none",
+    model=name_pattern(config["models"]),
     frames=r"\d+",
     benchmark="egoschema|perceptiontest|longvideobench|videomme|mvbench",
     top_k=r"\d+",
@@ -119,12 +135,64 @@ def get_video_index(wildcards=None):
 # ---------------------------------------------------------------- specialist
 
 
+VARIANTS = config["specialist"]["variants"]
+
+
+def variants_of_kind(*kinds):
+    """Specialist variants by kind: ``features`` (built-in), ``checkpoint``, ``ensemble``."""
+    return [name for name, spec in VARIANTS.items() if variant_kind(spec) in kinds]
+
+
 def get_specialist_features(wildcards):
-    feature_set = config["specialist"]["variants"][wildcards.variant]["feature_set"]
+    feature_set = VARIANTS[wildcards.variant]["feature_set"]
     return {
         split: f"results/{wildcards.dataset}/specialist/features/{split}_{feature_set}.npz"
         for split in SPLITS
     }
+
+
+def get_specialist_metrics(wildcards=None):
+    """Each variant's accuracies: a built-in one's metrics.json, else its validation manifest."""
+    return {
+        name: f"results/{DATASET}/specialist/{name}/metrics.json"
+        if variant_kind(VARIANTS[name]) == "features"
+        else f"results/{DATASET}/specialist/{name}/predictions_validation.manifest.json"
+        for name in VARIANTS
+    }
+
+
+def get_checkpoint_dir(variant):
+    """The converted weights of a checkpoint variant."""
+    return f"results/{DATASET}/specialist/checkpoints/{VARIANTS[variant]['checkpoint']}/converted"
+
+
+def get_checkpoint_sha256(wildcards):
+    """``--sha256 HEX`` when the config pins the checkpoint, else nothing (md5 prefix only)."""
+    pin = config["specialist"]["checkpoint_sha256"].get(wildcards.checkpoint)
+    return f"--sha256 {pin}" if pin else ""
+
+
+def score_shards(variant, split):
+    """The score files of a checkpoint variant on a split, in row order."""
+    shards = config["specialist"]["shards"][split]
+    return [
+        f"results/{DATASET}/specialist/{variant}/scores/{split}_{shard}-of-{shards}.npz"
+        for shard in range(shards)
+    ]
+
+
+def get_rank_members(wildcards):
+    """The members whose scores a variant's predictions rank: itself, or its ensemble's members."""
+    members = VARIANTS[wildcards.variant].get("ensemble", [wildcards.variant])
+    return {member: score_shards(member, wildcards.split) for member in members}
+
+
+def get_prediction_manifest(source, split):
+    """The manifest beside a public-weights specialist's predictions (sources, in-sample note);
+    none for built-in specialists and user files."""
+    if "specialist" in source and variant_kind(VARIANTS[source["specialist"]]) != "features":
+        return f"results/{DATASET}/specialist/{source['specialist']}/predictions_{split}.manifest.json"
+    return []
 
 
 # ---------------------------------------------------------------- benchmark
@@ -149,6 +217,13 @@ def get_distractor_predictions(wildcards):
         return []
     source = config["mqa"]["distractors"][wildcards.distractors]
     return predictions_of(source, wildcards.split, f"mqa.distractors.{wildcards.distractors}")
+
+
+def get_distractor_manifest(wildcards):
+    """The manifest of the predictions behind medium/hard distractors, when it has one."""
+    if wildcards.distractors == "random":
+        return []
+    return get_prediction_manifest(config["mqa"]["distractors"][wildcards.distractors], wildcards.split)
 
 
 def get_distractor_source_name(wildcards):
@@ -176,6 +251,16 @@ def get_sft_predictions(wildcards):
     }
 
 
+def get_sft_prediction_manifests(wildcards):
+    """Manifests of public-weights train predictions (in-sample), as ``manifest_<task>``."""
+    if wildcards.mixture == "base":
+        return {}
+    manifests = {
+        name: get_prediction_manifest(source, "train") for name, source in config["sft"]["hard_mqa"].items()
+    }
+    return {f"manifest_{name}": path for name, path in manifests.items() if path}
+
+
 def get_sft_clip_texts(wildcards=None):
     """Captions and QA: the toy world's scene descriptions, or the teacher's outputs."""
     if config["sft"]["clip_texts"] == "scenes":
@@ -186,6 +271,11 @@ def get_sft_clip_texts(wildcards=None):
 # ---------------------------------------------------------------- models
 
 
+def models_of_kind(*kinds):
+    """The configured models of these kinds (build, finetune, hub), in config order."""
+    return [name for name, spec in config["models"].items() if model_kind(spec) in kinds]
+
+
 def model_spec(name):
     try:
         return config["models"][name]
@@ -194,28 +284,32 @@ def model_spec(name):
 
 
 def needs_toy_base():
-    return any(spec.get("build") == "toy_base" for spec in config["models"].values())
+    return bool(models_of_kind("build"))
 
 
 def get_model_dir(name):
     return f"results/{DATASET}/models/{name}"
 
 
-def get_finetune_inputs(wildcards):
-    """A fine-tune starts from its base model and trains on the LLaVAction mixture."""
+def get_train_inputs(wildcards):
+    """What a trained model starts from, by its kind: a fine-tune, its base model and the
+    LLaVAction mixture; the toy base (stage 2), the assembled model and the base mixture.
+    (train_model's wildcard constraint admits only these two kinds: hub models are converted.)"""
     spec = model_spec(wildcards.model)
-    if "finetune" in spec:
+    kind = model_kind(spec)
+    if kind == "finetune":
         return {
             "base": get_model_dir(spec["finetune"]),
             "data": f"results/{DATASET}/sft/train.jsonl",
             "recipe": spec["recipe"],
         }
-    # the toy base's stage 2: the assembled model, trained on the base mixture
-    return {
-        "base": "results/toy/base/init",
-        "data": "results/toy/sft/base.jsonl",
-        "recipe": config["toy_base"]["recipe"],
-    }
+    if kind == "build":
+        return {
+            "base": "results/toy/base/init",
+            "data": "results/toy/sft/base.jsonl",
+            "recipe": config["toy_base"]["recipe"],
+        }
+    raise WorkflowError(f"config key 'models.{wildcards.model}': a {kind} model is not trained")
 
 
 def get_train_topology(wildcards):
@@ -230,7 +324,7 @@ def get_train_threads(wildcards):
     The fine-tunes (a model and its ablation) train side by side, and tiny CPU models scale poorly
     past one thread; the base trains alone, every later job waiting on it.
     """
-    per_process = 1 if "finetune" in model_spec(wildcards.model) else 2
+    per_process = 1 if model_kind(model_spec(wildcards.model)) == "finetune" else 2
     topology = get_train_topology(wildcards)
     return per_process * (1 if topology.on_gpu else topology.processes_per_node)
 
@@ -336,20 +430,27 @@ def get_wording_predictions(wildcards=None):
 
 
 def get_report_specialist_metrics(wildcards=None):
-    """The built-in specialists' metrics, when the medium distractors come from one (its top-1
+    """The workflow's specialists' metrics, when the medium distractors come from one (its top-1
     is the AVION row of the recognition table; the hard one's is in every recognition summary)."""
     if "specialist" in config["mqa"]["distractors"]["medium"]:
         return [f"results/{DATASET}/specialist/metrics.json"]
     return []
 
 
+def get_distractor_source_labels(wildcards=None):
+    """``--distractor-sources ROLE=NAME`` for the sources the config names (the TIM stand-in's
+    name goes on its table row); nothing when none is named, as in the toy world."""
+    named = [
+        f"{role}={source['name']}"
+        for role, source in config["mqa"]["distractors"].items()
+        if "name" in source
+    ]
+    return f"--distractor-sources {' '.join(named)}" if named else ""
+
+
 def get_report_loss_curves(wildcards=None):
     """The loss curve of every evaluated model this run trains (the toy base, fine-tunes), by model."""
-    trained = [
-        name
-        for name in config["evaluate"]["models"]
-        if "finetune" in model_spec(name) or model_spec(name).get("build") == "toy_base"
-    ]
+    trained = [name for name in config["evaluate"]["models"] if name in models_of_kind("build", "finetune")]
     return {name: f"results/{DATASET}/train/{name}/loss.csv" for name in trained}
 
 

@@ -117,8 +117,12 @@ rule base_init:
 
 
 rule train_model:
+    # Each model folder has one producer, chosen by the model's kind in the config: this rule for
+    # fine-tunes and the toy base, convert_checkpoint for hub checkpoints.
+    wildcard_constraints:
+        model=name_pattern(models_of_kind("build", "finetune")),
     input:
-        unpack(get_finetune_inputs),
+        unpack(get_train_inputs),
         index=get_video_index(),
     output:
         # Only the final model and the loss curve: checkpoints under train/<model>/checkpoints
@@ -160,6 +164,8 @@ rule train_model:
 
 
 rule fetch_checkpoint:
+    wildcard_constraints:
+        model=name_pattern(models_of_kind("hub")),
     output:
         directory("results/{dataset}/checkpoints/{model}"),
     params:
@@ -175,6 +181,8 @@ rule fetch_checkpoint:
 
 
 rule convert_checkpoint:
+    wildcard_constraints:
+        model=name_pattern(models_of_kind("hub")),
     input:
         "results/{dataset}/checkpoints/{model}",
     output:
@@ -185,6 +193,3 @@ rule convert_checkpoint:
         "../envs/train.yaml"
     shell:
         "python -m actionmqa model convert --src {input} --out {output} > {log} 2>&1"
-
-
-ruleorder: train_model > convert_checkpoint

@@ -106,6 +106,13 @@ def test_injected_outputs_are_scored_by_upstream_parser_and_strict_letter():
     }
 
 
+def test_a_trailing_comma_is_stripped_as_upstream_strips_it():
+    """ek_eval.ensemble_llava_evaluation: ``pred.rstrip(',')`` before ``process_raw_pred``."""
+    record = mqa_records(1)[0]
+    rows = evaluate([(record, blank_clip())], scripted([f"A. {record.answer},"]), None, 1, False)
+    assert (rows[0]["parsed_answer"], rows[0]["correct"], rows[0]["unparsed"]) == (record.answer, True, False)
+
+
 def test_batched_generation_equals_one_question_at_a_time(loaded):
     records = mqa_records(3)
     rng = np.random.default_rng(0)
@@ -217,7 +224,7 @@ def test_cli_evaluates_and_names_a_bad_benchmark_line(world, capsys):
     lines = world["benchmark"].read_text().splitlines()
     broken.write_text("\n".join([lines[0], lines[1].replace('"answer_index":', '"answer_idx":')]) + "\n")
     assert main([*common, "--benchmark", str(broken)]) == 2
-    assert f"{broken}, row 2" in capsys.readouterr().err
+    assert f"{broken}, line 2" in capsys.readouterr().err
 
 
 def test_cli_runs_several_benchmarks_on_one_model_each_to_its_own_outputs(world, capsys):

@@ -88,7 +88,7 @@ def test_first_pass_from_another_benchmark_is_named(world, tmp_path):
     path = tmp_path / "first.jsonl"
     write_jsonl(path, [{"uid": "P09-P09_01_1.00_2.00", "parsed_answer": "take cup"}])
     records = list(records_by_narration(world).values())
-    with pytest.raises(InputError, match="row 1.*uid is not a question of the benchmark"):
+    with pytest.raises(InputError, match="line 1.*uid is not a question of the benchmark"):
         first_pass_texts(path, records)
 
 

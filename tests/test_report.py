@@ -157,6 +157,17 @@ def test_recognition_puts_specialists_beside_tim_and_avion(run, tmp_path):
     assert "verb_top1_paper" not in frame.columns
 
 
+def test_recognition_rows_name_the_sources_the_config_names(run, tmp_path):
+    medium = {"verb_top1": 73.1, "noun_top1": 65.0, "action_top1": 54.0}
+    context = Context(PAPER_MODELS, 5, medium, {"hard": "tim-standin_avion-vitl_lavila-tsfl"})
+    frame = _csv(tmp_path, _tables(run, context)["recognition"]).set_index("paper_row", drop=False)
+    assert (
+        frame.loc["TIM"].method
+        == "Specialist of the hard distractors (tim-standin_avion-vitl_lavila-tsfl), top-1"
+    )
+    assert frame.loc["AVION"].method == "Specialist of the medium distractors, top-1"
+
+
 def test_benchmarks_mark_unconfirmed_paper_values(run, tmp_path):
     table = _tables(run)["benchmarks"]
     frame = _csv(tmp_path, table)
@@ -238,12 +249,12 @@ def test_summary_names_are_classified_as_the_workflow_writes_them():
         classify(Path("x/ek100_mqa_hard_8f.predictions.jsonl"))
 
 
-def test_loss_curve_errors_name_the_row_and_column(tmp_path):
+def test_loss_curve_errors_name_the_line_and_column(tmp_path):
     path = tmp_path / "loss.csv"
     path.write_text("step,epoch,loss,lm_loss\n5,0.1,2.0,1.9\n10,0.2,oops,1.5\n")
     with pytest.raises(InputError) as error:
         read_loss_curve(path)
-    assert (error.value.path, error.value.row, error.value.key) == (str(path), 1, "loss")
+    assert (error.value.path, error.value.line, error.value.key) == (str(path), 3, "loss")
     path.write_text("step,loss\n5,2.0\n")
     with pytest.raises(InputError, match="key 'lm_loss'"):
         read_loss_curve(path)

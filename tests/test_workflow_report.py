@@ -15,55 +15,7 @@ import re
 import pandas as pd
 import pytest
 
-from workflow_helpers import snakemake
-
-TINY_RUN = """\
-toyworld: {n_train: 120, n_val: 30, size: 32}
-specialist: {folds: 3, frames: 4}
-toy_base:
-  vocab_size: 512
-  image_size: 32
-  vision_hidden: 32
-  vision_layers: 1
-  vision_steps: 4
-  vision_batch_size: 8
-  language_steps: 2
-  language_batch_size: 4
-  hidden: 32
-  layers: 1
-  heads: 2
-  recipe: tiny_base.yaml
-models:
-  base: {build: toy_base, paper: LLaVA-Video-7B}
-evaluate:
-  models: [base]
-  frames: [4]
-  benchmarks: [egoschema]
-  benchmark_frames: 4
-  max_new_tokens: 4
-"""
-
-TINY_RECIPE = """\
-deepspeed: zero2
-bf16: false
-tf32: false
-gradient_checkpointing: false
-learning_rate: 2.0e-3
-vision_tower_lr: 1.0e-4
-lr_scheduler: cosine
-warmup_ratio: 0.0
-num_train_epochs: 1
-max_steps: 2
-global_batch_size: 4
-per_device_train_batch_size: 4
-save_steps: 2
-save_total_limit: 1
-logging_steps: 1
-frames: 4
-seed: 0
-tunable_parts: [mm_mlp_adapter, mm_language_model]
-clip_cache: true
-"""
+from workflow_helpers import TINY_RECIPE, TINY_RUN, planned_jobs, snakemake
 
 #: What a changed evaluation setting may re-run, and what it must never touch.
 EVALUATION_AND_REPORT = {
@@ -91,18 +43,6 @@ def tiny_run(tmp_path_factory):
     result = snakemake(workdir, "-c2", "report_targets", configfiles=_configs(workdir), timeout=1500)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return workdir
-
-
-def planned_jobs(output: str) -> dict[str, int]:
-    """``{rule: count}`` from a dry run's first "Job stats" table."""
-    lines = output.split("Job stats:", 1)[1].splitlines()
-    jobs = {}
-    for line in lines[3:]:
-        if not line.strip() or line.startswith("total"):
-            break
-        rule, count = line.split()
-        jobs[rule] = int(count)
-    return jobs
 
 
 @pytest.mark.slow

@@ -17,21 +17,68 @@ def test_lint_is_clean(tmp_path):
     assert "Congratulations" in result.stdout + result.stderr
 
 
+#: The toy world's built-in specialists, and the real run's public-weight ones.
+BUILT_IN = ("specialist_features", "specialist_fit")
+RELEASED = ("fetch_specialist_checkpoint", "specialist_convert", "specialist_score", "specialist_rank")
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """``rule -> count`` from the "Job stats" table of a dry run."""
+    table = output[output.index("Job stats:") :].splitlines()[3:]
+    counts = {}
+    for line in table:
+        if not line.strip() or line.split()[0] == "total":
+            break
+        rule, count = line.split()
+        counts[rule] = int(count)
+    return counts
+
+
 @pytest.mark.parametrize("configfile", ["config/config.yaml", "config/paper.yaml"])
 def test_dry_run_plans_every_stage_without_data(tmp_path, configfile):
     result = snakemake(tmp_path, "-n", "--quiet", "rules", configfiles=[configfile])
     assert result.returncode == 0, result.stderr
     planned = result.stdout + result.stderr
-    for rule in (
-        "validate_annotations",
-        "label_map",
-        "probe_videos",
-        "specialist_features",
-        "specialist_fit",
-        "mqa_build",
-    ):
+    specialists = RELEASED if "paper" in configfile else BUILT_IN
+    for rule in ("validate_annotations", "label_map", "probe_videos", *specialists, "mqa_build"):
         assert rule in planned
     assert ("fetch_annotations" if "paper" in configfile else "toyworld") in planned
+
+
+def test_toy_run_keeps_its_built_in_specialists(tmp_path):
+    jobs = planned_jobs(snakemake(tmp_path, "-n", "--quiet", "rules").stdout)
+    assert (jobs["specialist_features"], jobs["specialist_fit"], jobs["mqa_build"]) == (4, 2, 3)
+    assert not set(RELEASED) & set(jobs)
+
+
+def test_paper_run_plans_public_weights_in_shards(tmp_path):
+    """AVION ViT-L (medium) and the TIM stand-in (AVION ViT-L + LaViLa TSF-L, hard): two downloads,
+    two conversions, (32 train + 4 validation) shards per model, ranks for the benchmark
+    (validation), the SFT mixture (train) and the accuracy summary."""
+    result = snakemake(tmp_path, "-n", "-p", configfiles=["config/paper.yaml"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = planned_jobs(result.stdout)
+    assert {rule: jobs.get(rule) for rule in RELEASED} == {
+        "fetch_specialist_checkpoint": 2,
+        "specialist_convert": 2,
+        "specialist_score": 2 * (32 + 4),
+        "specialist_rank": 5,  # avion_vitl and tim_standin on both splits, lavila_tsfl on validation
+    }
+    assert not set(BUILT_IN) & set(jobs)
+    out = result.stdout
+    assert "--checkpoint avion_vitl_lavila" in out and "--checkpoint lavila_tsfl_multihead" in out
+    assert "results/ek100/specialist/avion_vitl/scores/validation_3-of-4.npz" in out
+    assert "results/ek100/specialist/lavila_tsfl/scores/train_31-of-32.npz" in out
+    assert (
+        "--distractors hard --predictions results/ek100/specialist/tim_standin/predictions_validation.json"
+        " --predictions-manifest results/ek100/specialist/tim_standin/predictions_validation.manifest.json"
+        " --source-name tim-standin_avion-vitl_lavila-tsfl" in out
+    )
+    assert (
+        "--predictions-manifest tim=results/ek100/specialist/tim_standin/predictions_train.manifest.json"
+        in out
+    )
+    assert "--stands-in-for TIM" in out and "resources: tmpdir=/tmp, gpu=1" in out
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """EK100-MQA evaluation (spec/llavaction.md §6.1): one question per benchmark record, three readings.
 
-- ``accuracy``: upstream's ``process_raw_pred`` + exact match on the option text, the number
-  the paper reports;
+- ``accuracy``: upstream's reading (trailing commas stripped, ``process_raw_pred``) + exact
+  match on the option text, the number the paper reports;
 - ``accuracy_strict``: the answer must be a letter (``"C"``, ``"C."``, ``"C. text"``);
 - ``accuracy_likelihood``: the option whose ``"X. text"`` the model finds most probable.
 
@@ -46,9 +46,14 @@ def option_answers(record: MQARecord) -> list[str]:
     return [mqa_answer(index, text) for index, text in enumerate(record.options)]
 
 
-def prediction(record: MQARecord, raw_output: str, loglikelihoods: Sequence[float] | None) -> dict[str, Any]:
-    """One row of the predictions JSONL."""
-    scored = score_mqa_output(record.model_dump(), raw_output)
+def prediction(
+    record: MQARecord,
+    raw_output: str,
+    loglikelihoods: Sequence[float] | None,
+    strip_trailing_commas: bool = True,
+) -> dict[str, Any]:
+    """One row of the predictions JSONL; ``strip_trailing_commas`` as in ``answers.score_mqa_output``."""
+    scored = score_mqa_output(record.model_dump(), raw_output, strip_trailing_commas=strip_trailing_commas)
     likelihood_index = None if loglikelihoods is None else best_answer(loglikelihoods)
     return {
         "uid": record.uid,

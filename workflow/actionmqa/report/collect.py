@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from actionmqa.errors import InputError
+from actionmqa.errors import InputError, csv_line
 
 DISTRACTORS = ("random", "medium", "hard")
 BENCHMARKS = ("egoschema", "perceptiontest", "longvideobench", "videomme", "mvbench")
@@ -330,7 +330,7 @@ def read_loss_curve(path: str | Path) -> pd.DataFrame:
         if bad.any():
             row = int(bad.to_numpy().nonzero()[0][0])
             raise InputError(
-                path, f"expected a number, found {frame[column].iloc[row]!r}", row=row, key=column
+                path, f"expected a number, found {frame[column].iloc[row]!r}", line=csv_line(row), key=column
             )
         frame[column] = values
     if frame.empty:

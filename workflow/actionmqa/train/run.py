@@ -25,6 +25,7 @@ from actionmqa.io import publish_dir, sha256_file, staging_dir, write_json
 from actionmqa.model.configuration import LlavaActionConfig
 from actionmqa.model.modeling import LlavaActionForConditionalGeneration
 from actionmqa.model.processing import ChatCollator, FrameProcessor
+from actionmqa.model.provenance import TRAINING_RECORD
 from actionmqa.train.checkpoints import (
     CheckpointLogCallback,
     checkpoint_step,
@@ -293,7 +294,7 @@ def save_final(trainer: ActionTrainer, job: TrainJob, frame_processor: FrameProc
     if main:
         (staging / TRAINING_ARGS_PICKLE).unlink(missing_ok=True)  # training.json says it without a pickle
         frame_processor.save_pretrained(staging)
-        write_json(staging / "training.json", provenance(job, trainer.state.global_step))
+        write_json(staging / TRAINING_RECORD, provenance(job, trainer.state.global_step))
         publish_dir(staging, job.final)
         log.info("final model saved to %s", job.final)
     trainer.accelerator.wait_for_everyone()

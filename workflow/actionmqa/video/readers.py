@@ -177,4 +177,4 @@ def _group_by_video(requests: Iterable[ClipRequest]) -> list[tuple[tuple[str, st
 
 def _keyed(exc: InputError, key: str) -> InputError:
     """The same error with the clip key attached, so a failure names file and clip."""
-    return InputError(exc.path, exc.problem, row=exc.row, key=key)
+    return exc.located(key=key)
