@@ -9,13 +9,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 SCRIPT = Path(__file__).parent / "slurm" / "cluster.sh"
-# Daemons live in /usr/sbin, which a non-login PATH may lack.
-PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+# Jobs call `python` from PATH: the interpreter running the tests comes first, as for a local run
+# (CI runs `.venv/bin/python -m pytest` without activating the venv). Daemons live in /usr/sbin,
+# which a non-login PATH may lack.
+PATH = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
 COMMANDS = (
     "munged",
     "slurmctld",
