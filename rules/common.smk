@@ -47,6 +47,14 @@ if problems := unpinned_downloads(config):
     )
 
 DATASET = config["dataset"]
+
+# The rehearsal (config/rehearsal.yaml) writes the real run's paths: its outputs are never taken
+# for a real run's.
+if "rehearsal" not in config and Path("results/rehearsal").exists():
+    raise WorkflowError(
+        "results/ holds the rehearsal's outputs (config/rehearsal.yaml): run the real run in a working"
+        " directory of its own, or delete results/ first"
+    )
 SPLITS = ("train", "validation")
 DISTRACTORS = ("random", "medium", "hard")
 
