@@ -19,6 +19,7 @@ shell.prefix(f"set -euo pipefail; export PYTHONPATH='{PACKAGE_ROOT}'${{{{PYTHONP
 
 sys.path.insert(0, str(PACKAGE_ROOT))
 from actionmqa.config import (
+    batch_split_errors,
     config_errors,
     format_config_errors,
     load_schema,
@@ -28,6 +29,7 @@ from actionmqa.config import (
 )
 from actionmqa.model.provenance import mismatched_model_dirs, model_kind
 from actionmqa.specialist.released.zoo import RELEASES
+from actionmqa.train.topology import Topology
 
 SCHEMA = Path(workflow.basedir) / "config" / "schemas" / "config.schema.yaml"
 if problems := config_errors(config, load_schema(SCHEMA)):
@@ -36,6 +38,9 @@ validate(config, "../config/schemas/config.schema.yaml")  # fills in the schema'
 
 if problems := reference_errors(config):
     raise WorkflowError(format_config_errors("names that must refer to defined entries", problems))
+
+if problems := batch_split_errors(config):
+    raise WorkflowError(format_config_errors("each trained model's global batch over its topology", problems))
 
 # Downloads whose bytes the config does not fix: refused by a frozen run, else loud warnings.
 if problems := unpinned_downloads(config):
@@ -333,17 +338,40 @@ def get_train_inputs(wildcards):
     raise WorkflowError(f"config key 'models.{wildcards.model}': a {kind} model is not trained")
 
 
+def get_train_topology(wildcards):
+    """The trained model's nodes x processes (models.<name>: nodes, gpus_per_node, cpu_processes_per_node)."""
+    return Topology.of_model(model_spec(wildcards.model))
+
+
 def get_train_threads(wildcards):
-    """One thread for a fine-tune, two for the toy base's stage 2.
+    """The training job's threads: per process one for a fine-tune and two for the toy base's stage
+    2, times a CPU node's processes (on a cluster, a GPU job's CPUs are the profile's cpus_per_gpu).
 
     The fine-tunes (a model and its ablation) train side by side, and tiny CPU models scale poorly
     past one thread; the base trains alone, every later job waiting on it.
     """
-    return 1 if model_kind(model_spec(wildcards.model)) == "finetune" else 2
+    per_process = 1 if model_kind(model_spec(wildcards.model)) == "finetune" else 2
+    topology = get_train_topology(wildcards)
+    return per_process * (1 if topology.on_gpu else topology.processes_per_node)
 
 
-def get_gpus(wildcards):
-    return config["models"][wildcards.model].get("gpus", 0)
+def get_train_omp_threads(wildcards, threads):
+    """OMP threads of each training process: the job's threads, shared by a CPU node's processes."""
+    topology = get_train_topology(wildcards)
+    return max(1, threads // (1 if topology.on_gpu else topology.processes_per_node))
+
+
+def get_train_resource(name):
+    """An input function for one SLURM resource of the training job (``Topology.slurm_resources``);
+    ``None`` leaves it out."""
+    return lambda wildcards: get_train_topology(wildcards).slurm_resources().get(name)
+
+
+def get_train_launcher(wildcards, resources):
+    """The command that starts ``actionmqa train run`` on the model's topology (python, torchrun, or
+    an ``srun`` step of one task per node, ``resources.mpi`` being that step's launcher)."""
+    step = getattr(resources, "mpi", "srun")
+    return shlex.join(get_train_topology(wildcards).launcher(step=step))
 
 
 def get_eval_targets(wildcards=None):

@@ -133,15 +133,22 @@ rule train_model:
         root=get_read_video_root,
         layout=config["videos"]["layout"],
         backend=config["videos"]["backend"],
-        launcher=lambda wildcards, resources: (
-            f"torchrun --standalone --nproc_per_node {resources.gpu}" if resources.gpu else "python"
-        ),
+        launcher=get_train_launcher,
+        omp_threads=get_train_omp_threads,
     # before any evaluation of an earlier model: the fine-tunes are the longest chain of the run
     priority: 5
     threads: get_train_threads
+    # The model's topology (models.<name>.nodes, gpus_per_node): GPUs per node as gres; several
+    # nodes as one task per node, the shell starting its own srun step (spec/multinode.md).
     resources:
-        gpu=get_gpus,
+        nodes=get_train_resource("nodes"),
+        gres=get_train_resource("gres"),
+        mpi=get_train_resource("mpi"),
+        tasks=get_train_resource("tasks"),
+        tasks_per_gpu=get_train_resource("tasks_per_gpu"),
         runtime=24 * 60,
+    # (Snakemake empties a job's log when it starts: results/<dataset>/train/<model>/jobs.jsonl
+    # keeps every job's start and end across resubmissions)
     log:
         "logs/{dataset}/train_{model}.log",
     benchmark:
@@ -149,8 +156,8 @@ rule train_model:
     conda:
         "../envs/train.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} TORCH_EXTENSIONS_DIR=.cache/torch_extensions"
-        " {params.launcher} -m actionmqa train run --base {input.base} --data {input.data}"
+        "OMP_NUM_THREADS={params.omp_threads} TORCH_EXTENSIONS_DIR=.cache/torch_extensions"
+        " {params.launcher} --base {input.base} --data {input.data}"
         " --video-root {params.root} --layout {params.layout} --backend {params.backend}"
         " --recipe {input.recipe} --output-dir results/{wildcards.dataset}/train/{wildcards.model}"
         " --final {output.model} > {log} 2>&1"

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
-from actionmqa.config import load_schema, reference_errors
+from actionmqa.config import batch_split_errors, load_schema, reference_errors
 from workflow_helpers import REPO
 
 SCHEMA = load_schema(REPO / "config" / "schemas" / "config.schema.yaml")
@@ -108,3 +108,23 @@ def test_released_checkpoints_are_unpinned_until_their_sha256_is_given():
         "lavila_tsfl_multihead": "b" * 64,
     }
     assert not [line for line in unpinned_downloads(config) if "specialist.checkpoint_sha256" in line]
+
+
+def test_each_trained_models_global_batch_must_split_over_its_topology(monkeypatch):
+    monkeypatch.chdir(REPO)  # recipe paths are relative to the working directory
+    config = filled("paper.yaml")
+    assert batch_split_errors(config) == []
+    config["models"]["llavaction_7b"]["nodes"] = 3
+    config["models"]["base"] = {"build": "toy_base", "cpu_processes_per_node": 3}
+    config["toy_base"]["recipe"] = "config/train/toy_base.yaml"
+    config["models"]["ft"] = {"finetune": "base", "recipe": "config/train/missing.yaml"}
+    assert batch_split_errors(config) == [
+        "config key 'models.llavaction_7b': 3 nodes x 4 GPUs with recipe config/train/paper_7b.yaml:"
+        " global_batch_size 256 is not a whole multiple of 12 processes x per_device_train_batch_size 1"
+        " = 12 samples per micro-batch step; change the topology or the recipe so that it divides",
+        "config key 'models.base': 1 node x 3 CPU processes with recipe config/train/toy_base.yaml:"
+        " global_batch_size 16 is not a whole multiple of 3 processes x per_device_train_batch_size 16"
+        " = 48 samples per micro-batch step; change the topology or the recipe so that it divides",
+        "config key 'models.ft': recipe config/train/missing.yaml: cannot read the training recipe"
+        " ([Errno 2] No such file or directory: 'config/train/missing.yaml')",
+    ]

@@ -21,7 +21,7 @@ def make_folder(root, name, *records):
 
 @pytest.mark.parametrize(("spec", "kind"), [(HUB, "hub"), (FINETUNE, "finetune"), (BUILD, "build")])
 def test_model_kind_is_the_key_the_config_states(spec, kind):
-    assert model_kind({**spec, "paper": "LLaVA-Video-7B", "gpus": 0}) == kind
+    assert model_kind({**spec, "paper": "LLaVA-Video-7B", "gpus_per_node": 0}) == kind
 
 
 def test_a_spec_with_two_kinds_is_refused():

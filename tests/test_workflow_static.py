@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from actionmqa.config import config_errors, load_schema
+from actionmqa.train.recipe import load_recipe
 from workflow_helpers import REPO, snakemake
 
 SCHEMA = load_schema(REPO / "config" / "schemas" / "config.schema.yaml")
@@ -179,3 +180,30 @@ def test_local_profile_trains_the_base_on_two_threads_and_the_fine_tunes_on_one(
         "results/toy/models/llavaction": "1",
         "results/toy/models/llavaction_no_action_token": "1",
     }
+
+
+def test_the_paper_plan_trains_the_7b_as_one_multi_node_job_with_the_papers_global_batch(tmp_path):
+    """32 nodes x 4 GPUs, one srun task per node (spec/multinode.md), global batch 256 (spec §4)."""
+    result = snakemake(
+        tmp_path,
+        "-n",
+        "-p",
+        *("--profile", str(REPO / "config" / "profiles" / "slurm"), "--sdm=env-modules"),
+        "results/ek100/models/llavaction_7b",
+        configfiles=["config/paper.yaml"],
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    jobs = output.split("\nrule ")
+    (train,) = [job for job in jobs if job.startswith("train_model:")]
+    resources = train.split("resources: ")[1].splitlines()[0].split(", ")
+    for expected in ("nodes=32", "gres=gpu:4", "mpi=srun", "tasks=32", "tasks_per_gpu=0", "cpus_per_gpu=8"):
+        assert expected in resources, resources
+    assert not any(item.startswith(("gpu=", "gpu_model=")) for item in resources)  # no job-wide --gpus
+    assert (
+        "srun --nodes 32 --ntasks-per-node 1 --kill-on-bad-exit=1 python -m actionmqa train launch-node"
+        " --nproc-per-node 4 -- --nodes 32 --processes-per-node 4 --base results/ek100/models/llava_video_7b"
+    ) in train
+    assert "--recipe config/train/paper_7b.yaml" in train
+    recipe = load_recipe(REPO / "config" / "train" / "paper_7b.yaml")
+    assert (recipe.global_batch_size, recipe.per_device_train_batch_size) == (256, 1)

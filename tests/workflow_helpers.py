@@ -87,8 +87,8 @@ lr_scheduler: cosine
 warmup_ratio: 0.0
 num_train_epochs: 1
 max_steps: 2
-per_device_batch_size: 4
-gradient_accumulation_steps: 1
+global_batch_size: 4
+per_device_train_batch_size: 4
 save_steps: 2
 save_total_limit: 1
 logging_steps: 1

@@ -140,6 +140,45 @@ def reference_errors(config: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def trained_models(config: Mapping[str, Any]) -> dict[str, str]:
+    """Every model the workflow trains (fine-tunes and the toy base), by name: its recipe file."""
+    from actionmqa.model.provenance import model_kind
+
+    recipes = {}
+    for name, spec in config["models"].items():
+        kind = model_kind(spec)
+        if kind == "finetune":
+            recipes[name] = spec["recipe"]
+        elif kind == "build":
+            recipes[name] = config["toy_base"]["recipe"]
+    return recipes
+
+
+def batch_split_errors(config: Mapping[str, Any]) -> list[str]:
+    """Each trained model's global batch split over its topology: it must divide evenly.
+
+    Reads the recipe files (paths relative to the working directory), so that a topology the
+    recipe does not fit fails when the workflow loads, not after a job waited in a queue.
+    """
+    from actionmqa.errors import InputError
+    from actionmqa.train.recipe import load_recipe
+    from actionmqa.train.topology import BatchSplitError, Topology, accumulation_steps
+
+    problems = []
+    for name, path in trained_models(config).items():
+        topology = Topology.of_model(config["models"][name])
+        try:
+            recipe = load_recipe(Path(path))
+            accumulation_steps(
+                recipe.global_batch_size, topology.world_size, recipe.per_device_train_batch_size
+            )
+        except InputError as exc:
+            problems.append(f"config key 'models.{name}': recipe {exc}")
+        except BatchSplitError as exc:
+            problems.append(f"config key 'models.{name}': {topology.describe()} with recipe {path}: {exc}")
+    return problems
+
+
 def hub_sources(config: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     """Every Hugging Face download the config asks for, by config key: hub models and, for a
     real-data run, the benchmark sources."""
