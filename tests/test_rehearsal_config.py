@@ -48,7 +48,9 @@ def test_rehearsal_changes_only_the_listed_locations_and_sizes():
         "specialist.workers",
         "sft.teacher_config",
         "models.llavaction_7b.recipe",
-        "models.llavaction_7b.gpus",
+        "models.llavaction_7b.nodes",
+        "models.llavaction_7b.gpus_per_node",
+        "models.llavaction_7b.cpu_processes_per_node",
         "evaluate.benchmark_root",
     }
     header = (CONFIG / "rehearsal.yaml").read_text().split("\nrehearsal:")[0]

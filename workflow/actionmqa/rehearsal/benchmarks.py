@@ -98,7 +98,7 @@ def first_rows(name: str, data: bytes, n: int) -> bytes:
 
 
 def trim(files: Mapping[str, bytes], archives: tuple[Archive, ...], n: int) -> dict[str, bytes]:
-    """``files`` with every question file (parquet, or JSON outside the archived folders) cut to ``n`` rows."""
+    """``files`` with each question file (parquet, or JSON outside the archived folders) cut to ``n`` rows."""
     packed = tuple(archive.folder for archive in archives)
     return {
         name: first_rows(name, data, n)
