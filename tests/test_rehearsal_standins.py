@@ -141,6 +141,18 @@ def test_cached_checkpoints_download_and_convert(tmp_path, repo):
     config = convert(folder, tmp_path / "converted")
     assert config.action_token == kind.action_token and config.tie_word_embeddings == kind.tied
     assert (config.num_verbs, config.num_nouns, config.num_actions) == (97, 300, 3806)
+    # it answers like a multiple-choice model: a letter, then the end of its turn
+    from transformers import AutoTokenizer
+
+    from actionmqa.model.modeling import LlavaActionForConditionalGeneration
+    from actionmqa.prompts import chat_prompt, llava_user_text, mqa_prompt
+
+    model = LlavaActionForConditionalGeneration.from_pretrained(tmp_path / "converted").eval()
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "converted")
+    prompt = chat_prompt(llava_user_text(mqa_prompt(["take cup", "open fridge", "close oven", "wash plate"])))
+    ids = tokenizer(prompt, return_tensors="pt").input_ids
+    answer = model.generate(input_ids=ids, max_new_tokens=1024, do_sample=False)[0, ids.shape[1] :]
+    assert tokenizer.decode(answer) == "A<|im_end|>"
 
 
 def test_unknown_repository_has_no_stand_in(tmp_path):

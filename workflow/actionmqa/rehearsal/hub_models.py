@@ -7,6 +7,10 @@ action token and heads over EK100's 97 verbs, 300 nouns and 3,806 actions) at th
 snapshot's commit, a branch (``main``) points at a commit derived from the files. The tokenizer is
 a byte-level BPE trained on the rehearsal's narrations with Qwen2's chat markers, and, as in Qwen2
 checkpoints, the embedding matrix has spare rows.
+
+A random language model never emits its end-of-turn token, so every generation would run to its
+cap (Perception Test's is 1,024 new tokens: minutes a question). ``plant_letter_answer`` gives the
+stand-ins a real chat model's habit instead: they answer a multiple-choice letter and stop.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from transformers import Qwen2Config, SiglipVisionConfig
 
 from actionmqa.ek100.annotations import load_annotation_dir
@@ -122,16 +127,41 @@ def release_kind(repo: str) -> ReleaseKind:
         ) from None
 
 
+#: The letter the stand-ins answer with.
+ANSWER = "A"
+
+
+def plant_letter_answer(tensors: dict[str, torch.Tensor], letter: int, end: int) -> None:
+    """Make the language model answer token ``letter`` and then ``end``, whatever the prompt.
+
+    transformers initialises the layers' weights at std 0.02, so the residual stream at the last
+    position is mostly the current token's embedding and greedy decoding follows a bigram map. Two
+    embedding dimensions set that map: every token carries 1 in dimension 0, so ``letter`` (2 there)
+    wins after any of them; ``letter`` also carries 1 in dimension 1, where ``end`` carries 6, so
+    ``end`` wins after ``letter``. The output rows are the embeddings (tied, or a copy when untied).
+    """
+    embed = tensors["model.embed_tokens.weight"]
+    embed[:, :2] = torch.tensor([1.0, 0.0])
+    embed[letter, :2] = torch.tensor([2.0, 1.0])
+    embed[end, :2] = torch.tensor([0.0, 6.0])
+    if "lm_head.weight" in tensors:
+        tensors["lm_head.weight"] = embed.clone()
+
+
 def write_checkpoint(folder: Path, repo: str, tokenizer_dir: Path, sizes: TinySizes, seed: int) -> Path:
     """A tiny checkpoint of ``repo``'s kind in ``folder``."""
     kind = release_kind(repo)
     from transformers import AutoTokenizer
 
-    vocab = len(AutoTokenizer.from_pretrained(tokenizer_dir)) + SPARE_ROWS
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    vocab = len(tokenizer) + SPARE_ROWS
     text = sizes.text_config(vocab, kind.tied)
     tower = sizes.tower_config()
     labels = EK100_LABELS if kind.action_token else None
     tensors = llava_next_tensors(text, tower, labels=labels, seed=seed)
+    plant_letter_answer(
+        tensors, tokenizer.convert_tokens_to_ids(ANSWER), tokenizer.convert_tokens_to_ids(END_OF_TURN)
+    )
     fields = {"vision_supervision": "one_token", "action_types": ",".join(map(str, labels))} if labels else {}
     text_fields = {k: v for k, v in text.to_dict().items() if k in _QWEN2_FIELDS}
     config = llava_qwen_config(text_fields, tower.hidden_size, kind.newline_position, **fields)
