@@ -394,6 +394,49 @@ def get_eval_targets(wildcards=None):
     return targets
 
 
+# Evaluation jobs, whole or sharded (rules/evaluate.smk says how the two differ).
+SHARDS = config["evaluate"]["shards"]
+
+
+def eval_outputs(*stems):
+    """The outputs of an evaluation job over the named evaluations (``results/.../<name>``): their
+    summaries and predictions, or with several shards each one's part of shard ``{shard}``."""
+    if SHARDS == 1:
+        return {
+            "summary": [f"{stem}.json" for stem in stems],
+            "predictions": [f"{stem}.predictions.jsonl" for stem in stems],
+        }
+    return {"part": [shard_part(stem, "{shard}") for stem in stems]}
+
+
+def shard_part(stem, shard):
+    """Where shard ``shard`` of the evaluation ``results/.../<name>`` leaves its answers."""
+    folder, name = stem.rsplit("/", 1)
+    return f"{folder}/shards/{name}.{shard}-of-{SHARDS}.jsonl"
+
+
+def get_shard_parts(wildcards):
+    """Every shard's part of one evaluation, in shard order (eval_gather's input)."""
+    stem = f"results/{wildcards.dataset}/eval/{wildcards.model}/{wildcards.evaluation}"
+    return [shard_part(stem, shard) for shard in range(SHARDS)]
+
+
+def eval_target(predictions_flag):
+    """The command's output flags: a whole evaluation's, or one shard's."""
+
+    def flags(wildcards, output):
+        if SHARDS == 1:
+            return f"--summary {output.summary} {predictions_flag} {output.predictions}"
+        return f"--shard {wildcards.shard} --shards {SHARDS} --part {output.part}"
+
+    return flags
+
+
+def per_shard(stem, ext):
+    """A job's log or benchmark file: one per shard when sharded."""
+    return f"{stem}.{ext}" if SHARDS == 1 else f"{stem}.shard{{shard}}-of-{SHARDS}.{ext}"
+
+
 def get_benchmark_data(wildcards=None):
     """Where the five benchmarks live: the toy versions, or the user's downloads."""
     if DATASET == "toy":

@@ -102,8 +102,8 @@ def test_requests_carry_frames_and_schema_and_answers_are_scored_upstream(world,
     assert body["response_format"]["json_schema"]["strict"] is True
 
     assert summary["n"] == 4
-    assert summary["accuracy"] == 0.5
-    assert summary["accuracy_strict"] == 0.75
+    assert (summary["accuracy"], summary["unit"]) == (50.0, "percent")
+    assert summary["accuracy_strict"] == 75.0
     assert (summary["accuracy_likelihood"], summary["unparsed"]) == (None, 2)
     assert (summary["api_model"], summary["temperature"], summary["frames"]) == (
         "gpt-4o-mini-2024-07-18",
@@ -166,6 +166,6 @@ def test_a_rerun_is_answered_from_the_cache(world, server):
     assert main(again) == 0
     assert len(server.bodies) == 4  # nothing new was asked
     assert (world["out"] / "1.jsonl").read_text() == (world["out"] / "2.jsonl").read_text()
-    assert json.loads((world["out"] / "2.json").read_text())["accuracy"] == 0.5
+    assert json.loads((world["out"] / "2.json").read_text())["accuracy"] == 50.0
     cached = list((world["out"].parent / "cache").rglob("*.json"))
     assert len(cached) == 4

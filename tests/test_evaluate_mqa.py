@@ -35,6 +35,7 @@ SUMMARY_KEYS = {
     "model",
     "benchmark",
     "benchmark_sha256",
+    "unit",
 }
 
 
@@ -99,8 +100,8 @@ def test_injected_outputs_are_scored_by_upstream_parser_and_strict_letter():
     assert rows[1]["parsed_answer"] == gt[1]
     assert summarise(rows) == {
         "n": 4,
-        "accuracy": 0.5,
-        "accuracy_strict": 0.25,
+        "accuracy": 50.0,
+        "accuracy_strict": 25.0,
         "accuracy_likelihood": None,
         "unparsed": 1,
     }
@@ -199,9 +200,10 @@ def test_run_writes_a_consistent_summary_and_predictions_in_benchmark_order(worl
     rows = read_jsonl(job.predictions)
     assert [row["uid"] for row in rows] == [record.uid for record in mqa_records(5)]
     assert summary["n"] == len(rows) == 5
-    assert summary["accuracy"] == sum(row["correct"] for row in rows) / 5
-    assert summary["accuracy_strict"] == sum(row["correct_strict"] for row in rows) / 5
-    assert summary["accuracy_likelihood"] == sum(row["correct_likelihood"] for row in rows) / 5
+    assert summary["unit"] == "percent"  # every accuracy below, as in every evaluation summary
+    assert summary["accuracy"] == 100 * sum(row["correct"] for row in rows) / 5
+    assert summary["accuracy_strict"] == 100 * sum(row["correct_strict"] for row in rows) / 5
+    assert summary["accuracy_likelihood"] == 100 * sum(row["correct_likelihood"] for row in rows) / 5
     assert summary["unparsed"] == sum(row["unparsed"] for row in rows)
     assert all(len(row["option_loglikelihoods"]) == 5 for row in rows)
     assert summary["benchmark_sha256"] == sha256_file(world["benchmark"])

@@ -45,6 +45,7 @@ SUMMARY_KEYS = {
     "model",
     "specialist_predictions",
     "specialist_predictions_sha256",
+    "unit",
 }
 
 

@@ -137,11 +137,12 @@ def test_second_pass_prompts_carry_the_first_pass_answers(world, tmp_path):
         "no_close_predecessors": 5,
         "predecessor_not_in_first_pass": 0,
     }
-    assert summary["first_pass"]["accuracy"] == pytest.approx(3 / 6)
-    assert summary["second_pass"]["accuracy"] == pytest.approx(5 / 6)
+    assert summary["unit"] == "percent"
+    assert summary["first_pass"]["accuracy"] == pytest.approx(50.0)
+    assert summary["second_pass"]["accuracy"] == pytest.approx(500 / 6)
     assert summary["second_pass"]["accuracy_likelihood"] is None
-    assert summary["second_pass_by_prompt"]["prior_actions"]["accuracy"] == 1.0
-    assert summary["second_pass_by_prompt"]["no_close_predecessors"]["accuracy"] == pytest.approx(4 / 5)
+    assert summary["second_pass_by_prompt"]["prior_actions"]["accuracy"] == 100.0
+    assert summary["second_pass_by_prompt"]["no_close_predecessors"]["accuracy"] == pytest.approx(80.0)
     rows = read_jsonl(job.predictions)
     assert [row["uid"] for row in rows] == [records[nid].uid for nid in ORDER]
     assert rows[2]["prior_actions"] == ["wash spoon", "put down plate"]

@@ -6,9 +6,19 @@ import pytest
 
 from actionmqa.config import config_errors, load_schema
 from actionmqa.train.recipe import load_recipe
-from workflow_helpers import REPO, snakemake
+from workflow_helpers import REPO, planned_jobs, snakemake
 
 SCHEMA = load_schema(REPO / "config" / "schemas" / "config.schema.yaml")
+EVALUATION_RULES = ("eval_mqa", "eval_sap", "eval_recognition", "eval_bench", "eval_gather")
+PAPER_EVAL = ("llava_video_7b", "llavaction_7b_released", "llavaction_0_5b_released", "llavaction_7b")
+
+
+def flag_values(command: str, flag: str) -> list[str]:
+    """The words after ``flag`` in a shell command, up to the next flag."""
+    words = command.split()
+    start = words.index(flag) + 1
+    end = next((i for i in range(start, len(words)) if words[i][0] in "->"), len(words))
+    return words[start:end]
 
 
 def test_lint_is_clean(tmp_path):
@@ -20,18 +30,6 @@ def test_lint_is_clean(tmp_path):
 #: The toy world's built-in specialists, and the real run's public-weight ones.
 BUILT_IN = ("specialist_features", "specialist_fit")
 RELEASED = ("fetch_specialist_checkpoint", "specialist_convert", "specialist_score", "specialist_rank")
-
-
-def planned_jobs(output: str) -> dict[str, int]:
-    """``rule -> count`` from the "Job stats" table of a dry run."""
-    table = output[output.index("Job stats:") :].splitlines()[3:]
-    counts = {}
-    for line in table:
-        if not line.strip() or line.split()[0] == "total":
-            break
-        rule, count = line.split()
-        counts[rule] = int(count)
-    return counts
 
 
 @pytest.mark.parametrize("configfile", ["config/config.yaml", "config/paper.yaml"])
@@ -99,6 +97,31 @@ def test_dry_run_plans_models_and_their_evaluation(tmp_path, configfile, expecte
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for rule in expected:
         assert rule in result.stdout + result.stderr
+
+
+def test_paper_run_shards_every_evaluation_and_sap_reads_the_gathered_first_pass(tmp_path):
+    result = snakemake(tmp_path, "evaluate", "-n", "-p", configfiles=["config/paper.yaml"])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    jobs = planned_jobs(output)
+    # 4 models; EK100-MQA at 8 and 16 frames (3 distractor sets per job), SAP and recognition at
+    # 8, five benchmarks: each in 8 shard jobs, and one gather per evaluation
+    assert {rule: jobs[rule] for rule in EVALUATION_RULES} == {
+        "eval_mqa": 4 * 2 * 8,
+        "eval_sap": 4 * 8,
+        "eval_recognition": 4 * 8,
+        "eval_bench": 4 * 5 * 8,
+        "eval_gather": 4 * (2 * 3 + 1 + 1 + 5),
+    }
+    commands = [line for line in output.splitlines() if "python -m actionmqa eval " in line]
+    gathered = {flag_values(line, "--predictions")[0] for line in commands if " eval gather " in line}
+    first_passes = {flag_values(line, "--first-pass")[0] for line in commands if " eval sap " in line}
+    assert first_passes == {
+        f"results/ek100/eval/{model}/ek100_mqa_hard_8f.predictions.jsonl" for model in PAPER_EVAL
+    }
+    assert first_passes <= gathered  # the whole first pass, never one shard's part
+    shard_flags = {tuple(flag_values(line, "--shards")) for line in commands if " eval gather " not in line}
+    assert shard_flags == {("8",)}
 
 
 def test_unknown_model_in_evaluate_is_an_error(tmp_path):

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from actionmqa.evaluate.answering import batched
 from actionmqa.evaluate.clips import ClipSource, clips_for, in_order
 from actionmqa.evaluate.mqa import check_unique_uids, clip_request, prediction, summarise
+from actionmqa.evaluate.runner import UNIT
 from actionmqa.io import sha256_file, write_json, write_jsonl
 from actionmqa.mqa.records import MQARecord, read_benchmark
 from actionmqa.prompts import gpt_benchmark_system_prompt
@@ -71,8 +72,9 @@ def run_api(job: APIJob, client: TeacherClient | None = None) -> dict[str, Any]:
         "clipped": len(reader.stats.clipped),
         "benchmark": str(job.benchmark),
         "benchmark_sha256": sha256_file(job.benchmark),
+        "unit": UNIT,
     }
     write_jsonl(job.predictions, rows)
     write_json(job.summary, summary)
-    log.info("%s on %d questions: accuracy %.4f", client.config.model, summary["n"], summary["accuracy"])
+    log.info("%s on %d questions: accuracy %.2f%%", client.config.model, summary["n"], summary["accuracy"])
     return summary
