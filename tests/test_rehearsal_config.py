@@ -52,11 +52,13 @@ def test_rehearsal_changes_only_the_listed_locations_and_sizes():
         "models.llavaction_7b.gpus_per_node",
         "models.llavaction_7b.cpu_processes_per_node",
         "evaluate.benchmark_root",
+        "evaluate.shards",
+        "evaluate.threads",
     }
     header = (CONFIG / "rehearsal.yaml").read_text().split("\nrehearsal:")[0]
     listed = ("annotations.base_url", "videos.root", "hub", "specialist.releases.*.url", "sft.teacher_config",
               "evaluate.benchmark_root", "videos.short_side", "specialist.releases.*.sizes",
-              "specialist.shards, .workers", "models.llavaction_7b")  # fmt: skip
+              "specialist.shards, .workers", "evaluate.shards, .threads", "models.llavaction_7b")  # fmt: skip
     for key in listed:
         assert f"#   {key} " in header, key
 
