@@ -24,7 +24,6 @@ import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from actionmqa.ek100.fetch import KNOWN_SHA256
 from actionmqa.ek100.schema import (
     NOUN_CLASSES_FILE,
     SEGMENT_COLUMNS,
@@ -139,13 +138,3 @@ def write_fixture(source: Path, out: Path = FIXTURE) -> None:
             handle.write(subset_lines(text, column, keep, source / name))
     with atomic_open(out / SPLIT_FILES["train"]) as handle:
         handle.write(synthetic_train(out))
-
-
-#: Every file the rehearsal publishes, in the order ``annotations.files`` lists them by default.
-def published_files() -> list[str]:
-    return sorted(p.name for p in FIXTURE.glob("EPIC_100_*.csv"))
-
-
-def unmodified_are_known() -> bool:
-    """Whether every unmodified file has a known pin (the download then checks it as in the real run)."""
-    return all(name in KNOWN_SHA256 for name in UNMODIFIED)
