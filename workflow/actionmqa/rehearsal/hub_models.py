@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,7 +178,11 @@ _QWEN2_FIELDS = (
 def cache_checkpoint(
     cache: Path, repo: str, revision: str, annotations: Path, sizes: TinySizes = TinySizes(), seed: int = 0
 ) -> str:
-    """Write ``repo``'s stand-in into the hub cache at ``revision``; returns the snapshot's commit."""
+    """Write ``repo``'s stand-in into the hub cache at ``revision``; returns the snapshot's commit.
+
+    The weights are drawn from ``seed`` and the repository id, so no two stand-ins are the same model.
+    """
+    seed = zlib.crc32(f"{seed}:{repo}".encode())
     with tempfile.TemporaryDirectory() as tmp:
         tokenizer = Path(tmp) / "tokenizer"
         train_tokenizer(
