@@ -44,6 +44,12 @@ include: "rules/report.smk"
 include: "rules/perf.smk"
 
 
+# config/rehearsal.yaml: the stand-ins of every download, and the loopback server behind its URLs
+if "rehearsal" in config:
+
+    include: "rules/rehearsal.smk"
+
+
 rule all:
     default_target: True
     input:

@@ -52,6 +52,14 @@ if problems := unpinned_downloads(config):
     )
 
 DATASET = config["dataset"]
+
+# The rehearsal (config/rehearsal.yaml) writes the real run's paths: its outputs are never taken
+# for a real run's.
+if "rehearsal" not in config and Path("results/rehearsal").exists():
+    raise WorkflowError(
+        "results/ holds the rehearsal's outputs (config/rehearsal.yaml): run the real run in a working"
+        " directory of its own, or delete results/ first"
+    )
 SPLITS = ("train", "validation")
 DISTRACTORS = ("random", "medium", "hard")
 
@@ -127,6 +135,12 @@ def get_read_video_root(wildcards=None):
     return get_source_video_root()
 
 
+def rehearsal_standin(*path):
+    """A stand-in rules/rehearsal.smk makes before the download that reads it (config/rehearsal.yaml);
+    nothing in a real run."""
+    return [f"results/rehearsal/{'/'.join(path)}"] if "rehearsal" in config else []
+
+
 def get_video_index(wildcards=None):
     """Proof that every video the annotations need exists and opens (rules depend on it)."""
     return f"results/{DATASET}/video/index.json"
@@ -164,6 +178,18 @@ def get_specialist_metrics(wildcards=None):
 def get_checkpoint_dir(variant):
     """The converted weights of a checkpoint variant."""
     return f"results/{DATASET}/specialist/checkpoints/{VARIANTS[variant]['checkpoint']}/converted"
+
+
+def get_release_source(wildcards):
+    """``--url URL`` for a release fetched from a mirror (config specialist.releases), else nothing."""
+    url = config["specialist"]["releases"].get(wildcards.checkpoint, {}).get("url")
+    return f"--url {shlex.quote(url)}" if url else ""
+
+
+def get_release_sizes(wildcards):
+    """``--sizes FIELD=N ...`` for a release of other sizes than published, else nothing."""
+    sizes = config["specialist"]["releases"].get(wildcards.checkpoint, {}).get("sizes", {})
+    return f"--sizes {' '.join(f'{k}={v}' for k, v in sizes.items())}" if sizes else ""
 
 
 def get_checkpoint_sha256(wildcards):
@@ -433,6 +459,16 @@ def hub_args(spec):
     if spec.get("allow_patterns"):
         args += ["--allow-pattern", *spec["allow_patterns"]]
     return " ".join(shlex.quote(a) for a in args)
+
+
+def get_hub_cache_args(wildcards=None):
+    """``--cache-dir DIR`` and ``--offline`` of the hub downloads, from config key ``hub``."""
+    args = []
+    if config["hub"]["cache_dir"]:
+        args += ["--cache-dir", shlex.quote(config["hub"]["cache_dir"])]
+    if config["hub"]["offline"]:
+        args.append("--offline")
+    return " ".join(args)
 
 
 def get_benchmark_source_args(wildcards):

@@ -13,6 +13,14 @@ rule data:
         get_benchmark_inputs(),
 
 
+# Downloads run where the workflow was started (a cluster's login node has the internet its compute
+# nodes often lack); so does the video check, which fetches the videos when videos.download is on.
+localrules:
+    fetch_annotations,
+    source_videos,
+    fetch_benchmark,
+
+
 rule toyworld:
     output:
         annotations=expand("results/toy/world/annotations/{name}", name=TOY_ANNOTATION_FILES),
@@ -57,6 +65,7 @@ rule fetch_annotations:
 rule source_videos:
     input:
         segments=expand("{dir}/EPIC_100_{split}.csv", dir=get_annotations_dir(), split=SPLITS),
+        standin=rehearsal_standin("standins", "videos.json"),
     output:
         "results/{dataset}/video/source.json",
     params:
@@ -79,12 +88,15 @@ rule source_videos:
 
 
 rule fetch_benchmark:
+    input:
+        standin=rehearsal_standin("standins", "benchmarks.json"),
     output:
         # written last, once <benchmark_root>/<benchmark> holds the layout the adapter reads
         "results/{dataset}/benchmarks/{benchmark}.json",
     params:
         folder=lambda wildcards: f"{get_benchmark_data()}/{wildcards.benchmark}",
         source=get_benchmark_source_args,
+        cache=get_hub_cache_args(),
     resources:
         runtime=24 * 60,
     log:
@@ -93,7 +105,7 @@ rule fetch_benchmark:
         "../envs/evaluate.yaml"
     shell:
         "python -m actionmqa bench fetch --benchmark {wildcards.benchmark} --data {params.folder}"
-        " {params.source} --manifest {output} > {log} 2>&1"
+        " {params.source} {params.cache} --manifest {output} > {log} 2>&1"
 
 
 rule validate_annotations:

@@ -43,7 +43,7 @@ rule eval_mqa:
     # benchmarks), and MQA is what SAP waits on: short jobs fill the end of a run instead of one
     # SAP job running alone on a small machine (34 s of a core idle in the last toy run).
     priority: 2
-    threads: 2
+    threads: config["evaluate"]["threads"]
     resources:
         gpu=config["evaluate"]["gpus"],
     log:
@@ -79,7 +79,7 @@ rule eval_sap:
         target=eval_target("--predictions"),
     # longer than a benchmark job (see eval_mqa)
     priority: 1
-    threads: 2
+    threads: config["evaluate"]["threads"]
     resources:
         gpu=config["evaluate"]["gpus"],
     log:
@@ -117,7 +117,7 @@ rule eval_recognition:
         target=eval_target("--predictions-out"),
     # longer than a benchmark job (see eval_mqa)
     priority: 1
-    threads: 2
+    threads: config["evaluate"]["threads"]
     resources:
         gpu=config["evaluate"]["gpus"],
     log:
@@ -144,7 +144,7 @@ rule eval_bench:
         frames=config["evaluate"]["benchmark_frames"],
         seed=config["seed"],
         target=eval_target("--predictions"),
-    threads: 2
+    threads: config["evaluate"]["threads"]
     resources:
         gpu=config["evaluate"]["gpus"],
     log:

@@ -9,6 +9,11 @@ rule sft:
         *([f"results/{DATASET}/sft/base.jsonl"] if needs_toy_base() else []),
 
 
+# The teacher calls an API over the internet: it runs where the workflow was started (see data.smk).
+localrules:
+    sft_teacher,
+
+
 rule sft_teacher:
     input:
         annotations=get_annotation_files,

@@ -67,11 +67,19 @@ rule specialist_fit:
         " > {log} 2>&1"
 
 
+# The checkpoint downloads run where the workflow was started (see data.smk).
+localrules:
+    fetch_specialist_checkpoint,
+
+
 rule fetch_specialist_checkpoint:
+    input:
+        standin=lambda wildcards: rehearsal_standin("files", "specialists", f"{wildcards.checkpoint}.pt"),
     output:
         "results/{dataset}/specialist/checkpoints/{checkpoint}/release.pt",
     params:
         sha256=get_checkpoint_sha256,
+        source=get_release_source,
     resources:
         runtime=4 * 60,
     log:
@@ -79,8 +87,8 @@ rule fetch_specialist_checkpoint:
     conda:
         "../envs/specialist.yaml"
     shell:
-        "python -m actionmqa specialist fetch --checkpoint {wildcards.checkpoint} {params.sha256}"
-        " --out {output} > {log} 2>&1"
+        "python -m actionmqa specialist fetch --checkpoint {wildcards.checkpoint} {params.source}"
+        " {params.sha256} --out {output} > {log} 2>&1"
 
 
 rule specialist_convert:
@@ -91,6 +99,7 @@ rule specialist_convert:
         directory("results/{dataset}/specialist/checkpoints/{checkpoint}/converted"),
     params:
         annotations=get_annotations_dir,
+        sizes=get_release_sizes,
     resources:
         mem_mb=32000,
     log:
@@ -99,7 +108,8 @@ rule specialist_convert:
         "../envs/specialist.yaml"
     shell:
         "python -m actionmqa specialist convert --checkpoint {wildcards.checkpoint}"
-        " --release {input.release} --annotations-dir {params.annotations} --out {output} > {log} 2>&1"
+        " --release {input.release} --annotations-dir {params.annotations} {params.sizes} --out {output}"
+        " > {log} 2>&1"
 
 
 rule specialist_score:

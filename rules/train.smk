@@ -163,21 +163,29 @@ rule train_model:
         " --final {output.model} > {log} 2>&1"
 
 
+# The hub downloads run where the workflow was started (see data.smk).
+localrules:
+    fetch_checkpoint,
+
+
 rule fetch_checkpoint:
     wildcard_constraints:
         model=name_pattern(models_of_kind("hub")),
+    input:
+        standin=lambda wildcards: rehearsal_standin("standins", f"{wildcards.model}.json"),
     output:
         directory("results/{dataset}/checkpoints/{model}"),
     params:
         # --repo, --revision and --allow-pattern (shell-quoted); the token is HF_TOKEN from the
         # environment, never a parameter
         source=lambda wildcards: hub_args(model_spec(wildcards.model)),
+        cache=get_hub_cache_args(),
     log:
         "logs/{dataset}/fetch_checkpoint_{model}.log",
     conda:
         "../envs/train.yaml"
     shell:
-        "python -m actionmqa model download {params.source} --out {output} > {log} 2>&1"
+        "python -m actionmqa model download {params.source} {params.cache} --out {output} > {log} 2>&1"
 
 
 rule convert_checkpoint:

@@ -1,23 +1,22 @@
-"""A pre-populated Hugging Face hub cache, laid out as huggingface_hub writes it, for offline tests.
+"""A pre-populated Hugging Face hub cache for offline tests (``actionmqa.rehearsal.hub_cache`` writes it).
 
-``<cache>/<type>s--<org>--<name>/blobs/<sha256>`` holds the bytes, ``snapshots/<commit>/<path>``
-are relative symlinks to the blobs, and ``refs/<branch>`` holds the commit a branch points to.
+Tests fix one commit for every repository; ``SECRET`` stands in for an HF_TOKEN that must show up
+in no output, log or file.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from actionmqa.rehearsal import hub_cache
+
+__all__ = ["COMMIT", "SECRET", "files_containing", "offline_env", "populate_cache"]
+
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 #: A stand-in HF_TOKEN: tests assert it shows up in no output, log or file.
 SECRET = "hf_test-secret-0f1e2d3c4b5a69788796a5b4c3d2e1f0"
-
-
-def repo_folder(cache: Path, repo: str, repo_type: str = "model") -> Path:
-    return cache / f"{repo_type}s--{repo.replace('/', '--')}"
 
 
 def populate_cache(
@@ -29,20 +28,8 @@ def populate_cache(
     commit: str = COMMIT,
     refs: Iterable[str] = ("main",),
 ) -> Path:
-    """Cache ``files`` (repository path -> bytes) as ``repo`` at ``commit``; returns the snapshot."""
-    folder = repo_folder(cache, repo, repo_type)
-    snapshot = folder / "snapshots" / commit
-    (folder / "blobs").mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        blob = folder / "blobs" / hashlib.sha256(data).hexdigest()
-        blob.write_bytes(data)
-        link = snapshot / name
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(os.path.relpath(blob, link.parent))
-    (folder / "refs").mkdir(exist_ok=True)
-    for ref in refs:
-        (folder / "refs" / ref).write_text(commit)
-    return snapshot
+    """Cache ``files`` as ``repo`` at ``commit`` (the tests' commit unless told); returns the snapshot."""
+    return hub_cache.populate_cache(cache, repo, files, commit=commit, repo_type=repo_type, refs=refs)
 
 
 def offline_env(cache: Path, **extra: str) -> dict[str, str]:

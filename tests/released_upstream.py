@@ -18,14 +18,13 @@ from ``actionmqa.specialist.released``.
 
 from __future__ import annotations
 
-import argparse
 import math
-from collections import OrderedDict
 from pathlib import Path
 
-import pandas as pd
 import torch
 from torch import nn
+
+from actionmqa.rehearsal import specialists
 
 # ---------------------------------------------------------------- AVION
 
@@ -286,23 +285,7 @@ def randomise(model: nn.Module, seed: int) -> nn.Module:
 
 
 def write_release(path: Path, model: nn.Module, actions: list[str], *, prefix: str = "module.") -> None:
-    """``torch.save`` as both fine-tune scripts save: DDP-prefixed weights beside optimizer, scaler,
-    epoch, best accuracy and the argparse ``args`` (which carry the label space as a DataFrame)."""
-    state = OrderedDict((prefix + key, value) for key, value in model.state_dict().items())
-    verbs = [int(vn.split(":")[0]) for vn in actions]
-    nouns = [int(vn.split(":")[1]) for vn in actions]
-    args = argparse.Namespace(
-        dataset="ek100_cls", clip_length=4, actions=pd.DataFrame({"verb": verbs, "noun": nouns})
-    )
-    momentum = {i: {"momentum_buffer": torch.zeros_like(v)} for i, v in enumerate(state.values())}
-    torch.save(
-        {
-            "epoch": 90,
-            "state_dict": state,
-            "optimizer": {"state": momentum, "param_groups": [{"lr": 1e-5}]},
-            "scaler": {"scale": 65536.0},
-            "best_acc1": 54.4,
-            "args": args,
-        },
-        path,
-    )
+    """``torch.save`` as both fine-tune scripts save (``actionmqa.rehearsal.specialists``, which
+    the rehearsal's stand-ins use too): these modules' weights under the DDP prefix, beside optimizer,
+    scaler, epoch, best accuracy and the argparse ``args`` carrying the label space."""
+    specialists.write_release(path, model.state_dict(), actions, prefix=prefix)

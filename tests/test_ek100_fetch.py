@@ -144,3 +144,32 @@ def test_cli_pins_from_the_config_are_checked(remote: tuple[Path, str], tmp_path
     assert main([*argv, "--sha256", f"EPIC_100_train.csv={sha(train).upper()}"]) == 0
     assert (out / "EPIC_100_train.csv").read_bytes() == train
     assert main([*argv, "--sha256", "EPIC_100_train.csv=abc"]) == 2
+
+
+def test_cli_every_repeated_pin_counts(remote: tuple[Path, str], tmp_path: Path) -> None:
+    """The rule passes one ``--sha256`` flag per pinned file: each is checked, not only the last."""
+    from actionmqa.cli import main
+
+    served, base_url = remote
+    train, val = b"narration_id\nP01_01_0\n", b"narration_id\nP01_11_0\n"
+    (served / "EPIC_100_train.csv").write_bytes(train)
+    (served / "EPIC_100_validation.csv").write_bytes(val)
+    out = tmp_path / "annotations"
+    argv = ["data", "fetch", "--base-url", base_url, "--out", str(out), "--require-sha256"]
+    argv += ["--files", "EPIC_100_train.csv", "EPIC_100_validation.csv"]
+    wrong_first = [
+        *argv,
+        "--sha256",
+        f"EPIC_100_train.csv={'0' * 64}",
+        "--sha256",
+        f"EPIC_100_validation.csv={sha(val)}",
+    ]
+    assert main(wrong_first) == 2 and not (out / "EPIC_100_train.csv").exists()
+    pinned = [
+        *argv,
+        "--sha256",
+        f"EPIC_100_train.csv={sha(train)}",
+        "--sha256",
+        f"EPIC_100_validation.csv={sha(val)}",
+    ]
+    assert main(pinned) == 0 and (out / "EPIC_100_validation.csv").read_bytes() == val

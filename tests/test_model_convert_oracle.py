@@ -41,6 +41,7 @@ from transformers import (
 from actionmqa.model.convert import convert
 from actionmqa.model.modeling import LlavaActionForConditionalGeneration
 from actionmqa.model.tokenizer import END_OF_TURN, train_tokenizer
+from actionmqa.rehearsal import llava_next
 
 # ---- Hugging Face's conversion, as written in convert_llava_onevision_weights_to_hf.py ----
 
@@ -126,7 +127,6 @@ TEXT = {"hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 2, "num
         "num_key_value_heads": 2}  # fmt: skip
 TOWER = {"hidden_size": 16, "intermediate_size": 24, "num_attention_heads": 2, "image_size": 70,
          "patch_size": 14, "num_hidden_layers": 3}  # fmt: skip  # 5x5 patches: bilinear pooling to 3x3
-TOWER_DIR = "siglip_tower"
 SPARE_ROWS = 11  # Qwen2 checkpoints hold more embedding rows than tokens
 LABELS = (4, 5, 6)  # verbs, nouns, actions
 TEXTS = ["take cup", "pick up the cup", "put down knife", "open drawer", "what is the person doing?"] * 20
@@ -211,45 +211,15 @@ def action_shapes() -> dict[str, tuple[int, ...]]:
 
 def llava_qwen_config(vocab: int, tied: bool, newline_position: str, **fields) -> dict:
     """config.json as ``LlavaQwenForCausalLM.save_pretrained`` writes it: Qwen2 fields plus LLaVA's."""
-    return {
-        "architectures": ["LlavaQwenForCausalLM"],
-        "model_type": "llava_qwen",
-        "vocab_size": vocab,
-        **TEXT,
-        "hidden_act": "silu",
-        "max_position_embeddings": 4096,
-        "rms_norm_eps": 1e-6,
-        "rope_theta": 1000000.0,
-        "tie_word_embeddings": tied,
-        "use_sliding_window": False,
-        "torch_dtype": "float32",
-        "mm_vision_tower": TOWER_DIR,
-        "mm_projector_type": "mlp2x_gelu",
-        "mm_vision_select_layer": -2,
-        "mm_hidden_size": TOWER["hidden_size"],
-        "mm_patch_merge_type": "spatial_unpad",
-        "mm_newline_position": newline_position,
-        "mm_spatial_pool_mode": "bilinear",
-        "mm_spatial_pool_stride": 2,
-        "image_aspect_ratio": "anyres_max_9",
-        **fields,
-    }
+    text = {"vocab_size": vocab, **TEXT, "tie_word_embeddings": tied}
+    return llava_next.llava_qwen_config(text, TOWER["hidden_size"], newline_position, **fields)
 
 
 def write_checkpoint(folder: Path, tokenizer_dir: Path, shapes: dict, config: dict, seed: int) -> Path:
-    """Random tensors (normal, so no weight is a default 0 or 1) under ``shapes``' names, as two shards."""
-    generator = torch.Generator().manual_seed(seed)
-    tensors = {name: 0.2 * torch.randn(shape, generator=generator) for name, shape in sorted(shapes.items())}
-    folder.mkdir(parents=True)
-    AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(folder)
-    (folder / "config.json").write_text(json.dumps(config))
-    SiglipVisionConfig(**TOWER).save_pretrained(folder / TOWER_DIR)  # the released tower, all its layers
-    language = {k for k in tensors if not k.startswith(("model.vision_tower.", "model.mm_projector."))}
-    save_file({k: tensors[k] for k in sorted(language)}, folder / "model-00001-of-00002.safetensors")
-    save_file(
-        {k: v for k, v in tensors.items() if k not in language}, folder / "model-00002-of-00002.safetensors"
-    )
-    return folder
+    """Random tensors under ``shapes``' names (the key list above), written as LLaVA-NeXT lays out a
+    checkpoint (the released tower config keeps all its layers)."""
+    tensors = llava_next.random_tensors(shapes, seed)
+    return llava_next.write_llava_next(folder, tokenizer_dir, tensors, config, SiglipVisionConfig(**TOWER))
 
 
 @pytest.fixture(scope="module")

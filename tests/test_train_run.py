@@ -222,6 +222,30 @@ def test_two_processes_shard_the_data_save_once_and_resume(tmp_path):
     assert json.loads((paths["final"] / "training.json").read_text())["global_step"] == epoch_steps + 2
 
 
+@pytest.mark.slow
+def test_two_cpu_processes_load_and_train_under_zero3(tmp_path):
+    """The paper's ZeRO-3 on 2 CPU processes with accumulation: the partitioned load
+    (deepspeed.zero.Init inside from_pretrained) must count both processes, else DeepSpeed finds
+    global batch 8 unequal to 1 per device x 4 accumulation steps x a world of 1 (found by the
+    rehearsal)."""
+    recipe = RECIPE.replace("deepspeed: zero2", "deepspeed: zero3").replace("max_steps: 8", "max_steps: 2")
+    recipe = recipe.replace(f"global_batch_size: {BATCH}", "global_batch_size: 8")
+    recipe = recipe.replace(f"per_device_train_batch_size: {BATCH}", "per_device_train_batch_size: 1")
+    paths = world(tmp_path, recipe)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    run = subprocess.run(
+        [*command, *train_command(paths)],
+        capture_output=True,
+        text=True,
+        env=quiet_env(tmp_path),
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-5000:]
+    assert "global batch 8 = 2 processes (1 node(s) x 2) x 1 per device x 4 accumulation steps" in run.stderr
+    assert "DeepSpeed ZeRO stage 3" in run.stderr
+    assert [int(row["step"]) for row in read_loss_curve(paths["output"] / "loss.csv")] == [1, 2]
+
+
 def test_a_rerun_with_another_recipe_starts_over_instead_of_resuming(resumed):
     """After a finished run, the same output folder with a changed recipe trains from step 0.
 

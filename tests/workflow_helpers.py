@@ -109,3 +109,20 @@ def planned_jobs(output: str) -> dict[str, int]:
         rule, count = line.split()
         jobs[rule] = int(count)
     return jobs
+
+
+def merged_config(*files: str) -> dict:
+    """Config files merged as ``--configfile A B`` merges them (nested keys of later files win)."""
+    import yaml
+
+    def merge(base: dict, over: dict) -> dict:
+        merged = dict(base)
+        for key, value in over.items():
+            both = isinstance(value, dict) and isinstance(merged.get(key), dict)
+            merged[key] = merge(merged[key], value) if both else value
+        return merged
+
+    config: dict = {}
+    for name in files:
+        config = merge(config, yaml.safe_load((REPO / name).read_text()))
+    return config

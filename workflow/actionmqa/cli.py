@@ -30,6 +30,7 @@ STAGES: dict[str, str] = {
     "eval": "actionmqa.evaluate.cli",
     "toybench": "actionmqa.toybench.cli",
     "report": "actionmqa.report.cli",
+    "rehearsal": "actionmqa.rehearsal.cli",
 }
 
 

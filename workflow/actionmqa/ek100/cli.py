@@ -50,6 +50,7 @@ def register(stages: Any) -> None:
     fetch.add_argument(
         "--sha256",
         nargs="+",
+        action="extend",  # the rule repeats the flag, one pin each: every one counts
         default=[],
         metavar="FILE=HEX",
         help="pin (or override) a file's sha256, e.g. EPIC_100_train.csv=<64 hex>",

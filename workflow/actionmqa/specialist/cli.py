@@ -199,6 +199,7 @@ def _register_released(verbs: argparse._SubParsersAction) -> None:
         help="JSON of actionmqa.specialist.released.architecture.Architecture fields, for a release"
         " that is not in the zoo (another size, or a test model)",
     )
+    _sizes_arg(convert)
     convert.add_argument("--out", type=Path, required=True, help="folder: model.safetensors + config.json")
     convert.set_defaults(func=_convert)
 
@@ -224,6 +225,7 @@ def _register_released(verbs: argparse._SubParsersAction) -> None:
     speed = verbs.add_parser("speed", help="clips per second of a released architecture, random weights")
     speed.add_argument("--checkpoint", required=True, help=f"name of the release ({', '.join(RELEASES)})")
     speed.add_argument("--architecture", type=Path, help="JSON of Architecture fields instead of the zoo's")
+    _sizes_arg(speed)
     speed.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 32])
     speed.add_argument("--repeats", type=int, default=5, help="timed forward passes per batch size")
     speed.add_argument("--device", default="auto")
@@ -261,22 +263,43 @@ def _fetch(args: argparse.Namespace) -> None:
     )
 
 
+def _sizes_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        default=[],
+        metavar="FIELD=N",
+        help="architecture fields that differ from the zoo's (e.g. width=32 layers=1): a release of"
+        " another size, such as the rehearsal's stand-ins",
+    )
+
+
 def _architecture(args: argparse.Namespace):
-    """``--architecture FILE`` when given, else the zoo's architecture of ``--checkpoint``."""
+    """``--architecture FILE`` when given, else the zoo's architecture of ``--checkpoint``; either
+    with the ``--sizes`` fields replaced."""
     import json
+    from dataclasses import replace
 
     from actionmqa.errors import InputError
-    from actionmqa.specialist.released.architecture import Architecture
+    from actionmqa.specialist.released.architecture import Architecture, parse_sizes
     from actionmqa.specialist.released.zoo import RELEASES
 
     if args.architecture is not None:
         try:
-            return Architecture.from_dict(json.loads(args.architecture.read_text(encoding="utf-8")))
+            arch = Architecture.from_dict(json.loads(args.architecture.read_text(encoding="utf-8")))
         except (OSError, json.JSONDecodeError, TypeError, ValueError) as exc:
             raise InputError(args.architecture, f"not an architecture ({exc})") from exc
-    if args.checkpoint in RELEASES:
-        return RELEASES[args.checkpoint].architecture
-    raise InputError(None, f"not in the zoo ({sorted(RELEASES)}): give --architecture", key=args.checkpoint)
+    elif args.checkpoint in RELEASES:
+        arch = RELEASES[args.checkpoint].architecture
+    else:
+        raise InputError(
+            None, f"not in the zoo ({sorted(RELEASES)}): give --architecture", key=args.checkpoint
+        )
+    sizes = parse_sizes(args.sizes)
+    try:
+        return replace(arch, **sizes)
+    except (TypeError, ValueError) as exc:
+        raise InputError(None, f"not sizes of an architecture ({exc})", key=" ".join(args.sizes)) from exc
 
 
 def _convert(args: argparse.Namespace) -> None:

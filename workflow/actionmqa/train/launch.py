@@ -89,3 +89,19 @@ def prepare_deepspeed(extensions_dir: Path) -> None:
     import deepspeed.ops
 
     deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
+
+
+def join_deepspeed_to_process_group() -> None:
+    """Make DeepSpeed's communicator use the process group the Trainer started.
+
+    On a CPU the Trainer starts torch.distributed itself (gloo, no DeepSpeed), so DeepSpeed's own
+    communicator stays uninitialised and counts a world of one; ZeRO-3's partitioned load
+    (``deepspeed.zero.Init`` inside ``from_pretrained``) then finds the global batch inconsistent
+    with the accumulation steps of several processes. On a GPU the Trainer starts it through
+    DeepSpeed, and this does nothing.
+    """
+    import deepspeed
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized() and not deepspeed.comm.is_initialized():
+        deepspeed.init_distributed(dist_backend=dist.get_backend())

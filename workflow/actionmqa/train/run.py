@@ -47,7 +47,12 @@ from actionmqa.train.data import (
 )
 from actionmqa.train.deepspeed_configs import resolve_deepspeed
 from actionmqa.train.history import record_job_event
-from actionmqa.train.launch import World, ensure_process_group_env, prepare_deepspeed
+from actionmqa.train.launch import (
+    World,
+    ensure_process_group_env,
+    join_deepspeed_to_process_group,
+    prepare_deepspeed,
+)
 from actionmqa.train.losscurve import LossCurveCallback
 from actionmqa.train.recipe import TrainRecipe
 from actionmqa.train.timelimit import EXIT_TIME_LIMIT, TimeLimitCallback, job_time_left
@@ -180,6 +185,7 @@ def train(job: TrainJob) -> int:
     (job.output_dir / "samples").mkdir(parents=True, exist_ok=True)
     deepspeed_json = resolve_deepspeed(recipe.deepspeed, job.output_dir)
     args = training_arguments(job, deepspeed_json, accumulation)
+    join_deepspeed_to_process_group()
     # weights the base lacks (the action token and its heads) are drawn now: from the seed, so that
     # every topology and every rerun starts from the same ones (the Trainer seeds only later)
     set_seed(recipe.seed)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from actionmqa.errors import InputError
+
 Family = Literal["avion_vit", "lavila_timesformer"]
 FAMILIES: tuple[Family, ...] = ("avion_vit", "lavila_timesformer")
 
@@ -58,3 +60,14 @@ class Architecture:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Architecture:
         return cls(**values)
+
+
+def parse_sizes(items: list[str]) -> dict[str, int]:
+    """``["width=32", "layers=1"]`` -> ``{"width": 32, "layers": 1}`` (fields of an ``Architecture``)."""
+    sizes = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not value.isdigit():
+            raise InputError(None, "expected FIELD=N with a whole number N", key=item)
+        sizes[name] = int(value)
+    return sizes
