@@ -24,6 +24,7 @@ from actionmqa.config import (
     reference_errors,
     unpinned_downloads,
 )
+from actionmqa.sft.mixture import load_mixture
 
 SCHEMA = Path(workflow.basedir) / "config" / "schemas" / "config.schema.yaml"
 if problems := config_errors(config, load_schema(SCHEMA)):
@@ -169,6 +170,12 @@ def get_sft_predictions(wildcards):
         name: predictions_of(source, "train", f"sft.hard_mqa.{name}")
         for name, source in config["sft"]["hard_mqa"].items()
     }
+
+
+def get_sft_replay(wildcards):
+    """The replay files the mixture lists: LLaVA-Video-178K's (paper), or the toy base model's own
+    instruction data, which this workflow builds (``results/toy/sft/base.jsonl``)."""
+    return [path.as_posix() for path in load_mixture(Path(get_sft_mixture(wildcards))).replay.files]
 
 
 def get_sft_clip_texts(wildcards=None):

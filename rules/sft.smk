@@ -44,6 +44,7 @@ rule sft_build:
         annotations=get_annotation_files,
         mixture=get_sft_mixture,
         clip_texts=get_sft_clip_texts(),
+        replay=get_sft_replay,
     output:
         records="results/{dataset}/sft/{mixture}.jsonl",
         manifest="results/{dataset}/sft/{mixture}.manifest.json",
