@@ -221,12 +221,14 @@ def get_finetune_inputs(wildcards):
 
 
 def get_train_threads(wildcards):
-    """One thread for a fine-tune, two for the toy base's stage 2.
+    """The CPU threads a training job computes on: the model's ``threads`` for a fine-tune (one),
+    ``toy_base.threads`` for the toy base's stage 2 (two: it trains alone, every later job waits).
 
-    The fine-tunes (a model and its ablation) train side by side, and tiny CPU models scale poorly
-    past one thread; the base trains alone, every later job waiting on it.
+    Rules pass this fixed number to the job as well as to the scheduler, never ``{threads}``
+    (what Snakemake grants, scaled by -c): a model trained on another count differs in its sums.
     """
-    return 1 if "finetune" in model_spec(wildcards.model) else 2
+    spec = model_spec(wildcards.model)
+    return spec.get("threads", 1) if "finetune" in spec else config["toy_base"]["threads"]
 
 
 def get_gpus(wildcards):

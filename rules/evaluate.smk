@@ -4,6 +4,8 @@
 # (SAP, a second pass that sees the model's own earlier answers); two-stage action recognition
 # (the specialist's top-K, the model picks); and EgoSchema, Perception Test, LongVideoBench,
 # Video-MME and MVBench, scored in lmms-eval's, the authors' and a strict parser mode.
+# Jobs compute on params.threads (evaluate.threads), never on {threads}, the scheduler's grant,
+# which -c scales: answers must not depend on the machine's load (common.smk: get_train_threads).
 
 
 rule evaluate:
@@ -28,6 +30,7 @@ rule eval_mqa:
             distractors=DISTRACTORS,
         ),
     params:
+        threads=config["evaluate"]["threads"],
         root=get_read_video_root,
         layout=config["videos"]["layout"],
         backend=config["videos"]["backend"],
@@ -38,7 +41,7 @@ rule eval_mqa:
     # benchmarks), and MQA is what SAP waits on: short jobs fill the end of a run instead of one
     # SAP job running alone on a small machine (34 s of a core idle in the last toy run).
     priority: 2
-    threads: 2
+    threads: config["evaluate"]["threads"]
     resources:
         gpu=config["evaluate"]["gpus"],
     log:
@@ -48,7 +51,7 @@ rule eval_mqa:
     conda:
         "../envs/evaluate.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} python -m actionmqa eval mqa --model {input.model}"
+        "OMP_NUM_THREADS={params.threads} python -m actionmqa eval mqa --model {input.model}"
         " --benchmark {input.benchmarks} --video-root {params.root} --layout {params.layout}"
         " --backend {params.backend} --frames {wildcards.frames} {params.time_instruction}"
         " --batch-size {params.batch_size} --max-new-tokens {params.max_new_tokens}"
@@ -65,6 +68,7 @@ rule eval_sap:
         summary="results/{dataset}/eval/{model}/ek100_mqa_hard_{frames}f_sap.json",
         predictions="results/{dataset}/eval/{model}/ek100_mqa_hard_{frames}f_sap.predictions.jsonl",
     params:
+        threads=config["evaluate"]["threads"],
         annotations=get_annotations_dir,
         root=get_read_video_root,
         layout=config["videos"]["layout"],
@@ -74,7 +78,7 @@ rule eval_sap:
         time_instruction="--time-instruction" if config["evaluate"]["time_instruction"] else "",
     # longer than a benchmark job (see eval_mqa)
     priority: 1
-    threads: 2
+    threads: config["evaluate"]["threads"]
     resources:
         gpu=config["evaluate"]["gpus"],
     log:
@@ -82,7 +86,7 @@ rule eval_sap:
     conda:
         "../envs/evaluate.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} python -m actionmqa eval sap --model {input.model}"
+        "OMP_NUM_THREADS={params.threads} python -m actionmqa eval sap --model {input.model}"
         " --benchmark {input.benchmark} --first-pass {input.first_pass}"
         " --annotations-dir {params.annotations} --video-root {params.root} --layout {params.layout}"
         " --backend {params.backend} --frames {wildcards.frames} {params.time_instruction}"
@@ -101,6 +105,7 @@ rule eval_recognition:
         summary="results/{dataset}/eval/{model}/recognition_top{top_k}_{frames}f.json",
         predictions="results/{dataset}/eval/{model}/recognition_top{top_k}_{frames}f.predictions.jsonl",
     params:
+        threads=config["evaluate"]["threads"],
         annotations=get_annotations_dir,
         root=get_read_video_root,
         layout=config["videos"]["layout"],
@@ -112,7 +117,7 @@ rule eval_recognition:
         seed=config["seed"],
     # longer than a benchmark job (see eval_mqa)
     priority: 1
-    threads: 2
+    threads: config["evaluate"]["threads"]
     resources:
         gpu=config["evaluate"]["gpus"],
     log:
@@ -120,7 +125,7 @@ rule eval_recognition:
     conda:
         "../envs/evaluate.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} python -m actionmqa eval recognition --model {input.model}"
+        "OMP_NUM_THREADS={params.threads} python -m actionmqa eval recognition --model {input.model}"
         " --annotations-dir {params.annotations} --split validation --predictions {input.specialist}"
         " --top-k {wildcards.top_k} --text {params.text} --seed {params.seed}"
         " --video-root {params.root} --layout {params.layout} --backend {params.backend}"
@@ -137,10 +142,11 @@ rule eval_bench:
         summary="results/{dataset}/eval/{model}/{benchmark}.json",
         predictions="results/{dataset}/eval/{model}/{benchmark}.predictions.jsonl",
     params:
+        threads=config["evaluate"]["threads"],
         data=lambda wildcards: f"{get_benchmark_data()}/{wildcards.benchmark}",
         frames=config["evaluate"]["benchmark_frames"],
         seed=config["seed"],
-    threads: 2
+    threads: config["evaluate"]["threads"]
     resources:
         gpu=config["evaluate"]["gpus"],
     log:
@@ -148,7 +154,7 @@ rule eval_bench:
     conda:
         "../envs/evaluate.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} python -m actionmqa eval bench --model {input.model}"
+        "OMP_NUM_THREADS={params.threads} python -m actionmqa eval bench --model {input.model}"
         " --benchmark {wildcards.benchmark} --data {params.data} --frames {params.frames}"
         " --seed {params.seed} --summary {output.summary} --predictions {output.predictions}"
         " > {log} 2>&1"
