@@ -18,6 +18,7 @@ from typing import Any, Literal
 import torch
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, TrainingArguments
 
+from actionmqa.determinism import compute_deterministically
 from actionmqa.io import publish_dir, sha256_file, staging_dir, write_json
 from actionmqa.model.configuration import LlavaActionConfig
 from actionmqa.model.modeling import LlavaActionForConditionalGeneration
@@ -138,6 +139,8 @@ def build_dataset(job: TrainJob) -> SFTDataset:
 
 def train(job: TrainJob) -> int:
     """Run (or resume) the job and publish the final model; returns the final global step."""
+    # before the base loads: weights it lacks (the action token and heads) are drawn from the seed
+    compute_deterministically(job.recipe.seed)
     prepare_deepspeed(EXTENSIONS_CACHE)
     ensure_process_group_env()
     recipe = job.recipe
