@@ -21,6 +21,7 @@ from actionmqa.sft.records import RecordMaker
 from actionmqa.sft.replay import replay_records
 from actionmqa.sft.segments import segments_in_order
 from actionmqa.specialist.predictions import load_predictions
+from actionmqa.toybench.world import load_world
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class BuildRequest:
     predictions: Mapping[str, Path] = field(default_factory=dict)
     scenes: Path | None = None
     teacher_file: Path | None = None
+    world: Path | None = None
     frames: int | None = None
 
 
@@ -58,6 +60,7 @@ def build_sft(request: BuildRequest) -> dict[str, Any]:
             for name, path in request.predictions.items()
         },
         clip_texts=_clip_texts(request),
+        world=None if mixture.video_mc.fraction == 0 else load_world(request.world, request.split),
     )
     generators = make_generators(segments, mixture, inputs, request.seed)
     maker = RecordMaker(inputs.labels, request.split, request.frames)
@@ -89,6 +92,12 @@ def check_sources(request: BuildRequest, mixture: MixtureConfig) -> None:
             "hard MQA needs specialist predictions: pass --predictions NAME=FILE or set the fraction to 0",
             key="hard_mqa.fraction",
         )
+    if mixture.video_mc.fraction > 0 and request.world is None:
+        raise InputError(
+            request.mixture_file,
+            "video_mc asks about a toy world's train videos: pass --world (or set the fraction to 0)",
+            key="video_mc.fraction",
+        )
     if mixture.needs_clip_texts and request.scenes is None and request.teacher_file is None:
         raise InputError(
             request.mixture_file,
@@ -117,4 +126,6 @@ def _input_files(
         files["scenes"] = request.scenes
     if request.teacher_file is not None:
         files["teacher_file"] = request.teacher_file
+    if mixture.video_mc.fraction > 0 and request.world is not None:
+        files["world_manifest"] = request.world / "manifest.json"
     return files
