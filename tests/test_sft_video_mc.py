@@ -141,3 +141,12 @@ def test_asking_without_a_world_names_the_mixture_key(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match=r"mixture\.yaml, key 'video_mc\.fraction': .*pass --world"):
         build_sft(request)
+
+
+def test_several_questions_per_window_are_of_distinct_kinds_and_numbered() -> None:
+    task = VideoMC.of(kitchen(), fraction=1.0, seed=2, questions=3)
+    for clip in segments():
+        samples = task.samples(clip)
+        assert [s.part for s in samples] == [0, 1, 2]
+        assert len({s.tags[0] for s in samples}) == 3
+        assert len({(s.start_sec, s.stop_sec) for s in samples}) == 1  # one window, asked three times

@@ -92,7 +92,9 @@ def make_generators(
         )
     if inputs.world is not None:
         video = mixture.video_mc
-        generators.append(VideoMC.of(inputs.world, video.fraction, seed, video.inline_fraction))
+        generators.append(
+            VideoMC.of(inputs.world, video.fraction, seed, video.inline_fraction, video.questions)
+        )
     return [generator for generator in generators if generator.fraction > 0]
 
 

@@ -75,7 +75,10 @@ class GenericMCShare(TaskShare):
 
 
 class VideoMCShare(GenericMCShare):
-    """General video multiple choice over windows of several train actions (``sft.tasks.video_mc``)."""
+    """General video multiple choice over windows of several train actions (``sft.tasks.video_mc``):
+    ``questions`` per window, of distinct kinds."""
+
+    questions: int = Field(default=1, ge=1)
 
 
 class ReplayShare(TaskShare):

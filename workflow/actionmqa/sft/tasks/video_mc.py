@@ -85,17 +85,23 @@ def narrations_by_phrase(world: World) -> dict[str, tuple[str, ...]]:
 
 @dataclass(frozen=True)
 class VideoMC:
+    """``questions`` per window, of distinct kinds (``part`` numbers them)."""
+
     world: World
     starts: Mapping[str, Start]
     narrations: Mapping[str, tuple[str, ...]]
     fraction: float
     seed: int
     inline_fraction: float = 0.0
+    questions: int = 1
     name: str = TASK
 
     @classmethod
-    def of(cls, world: World, fraction: float, seed: int, inline_fraction: float = 0.0) -> VideoMC:
-        return cls(world, window_starts(world), narrations_by_phrase(world), fraction, seed, inline_fraction)
+    def of(
+        cls, world: World, fraction: float, seed: int, inline_fraction: float = 0.0, questions: int = 1
+    ) -> VideoMC:
+        starts, narrations = window_starts(world), narrations_by_phrase(world)
+        return cls(world, starts, narrations, fraction, seed, inline_fraction, questions)
 
     def worded(self, options: tuple[str, ...], rng: np.random.Generator) -> tuple[str, ...]:
         """Each action option as one of its narrations; the phrases unchanged where one names an
@@ -109,9 +115,11 @@ class VideoMC:
         video, first = self.starts[segment.narration_id]
         draw = rng_for(self.seed, segment.key, self.name)
         clip = clip_from(video, first, float(draw.uniform(MIN_SECONDS, MAX_SECONDS)))
+        (piece,) = clip.pieces
         voice = VOICES[int(draw.integers(len(VOICES)))]
         layout = generic_mc_inline_prompt if draw.random() < self.inline_fraction else generic_mc_prompt
         rotation = int(draw.integers(len(KINDS)))
+        samples: list[Sample] = []
         for kind in KINDS[rotation:] + KINDS[:rotation]:
             n_options = 2 if kind is Kind.EXISTS else OPTION_COUNTS[int(draw.integers(len(OPTION_COUNTS)))]
             rng = rng_for(self.seed, segment.key, self.name, kind.value)
@@ -119,8 +127,7 @@ class VideoMC:
             if question is None:
                 continue
             options = self.worded(question.options, rng) if kind in ACTION_KINDS else question.options
-            (piece,) = clip.pieces
-            return [
+            samples.append(
                 Sample(
                     self.name,
                     QUESTION_TYPE,
@@ -128,7 +135,10 @@ class VideoMC:
                     mqa_answer(question.answer, options[question.answer]),
                     start_sec=round(piece.start_sec, 2),
                     stop_sec=round(piece.stop_sec, 2),
+                    part=None if self.questions == 1 else len(samples),
                     tags=(kind.value,),
                 )
-            ]
-        return Skip(NO_QUESTION_REASON)
+            )
+            if len(samples) == self.questions:
+                break
+        return samples or Skip(NO_QUESTION_REASON)
