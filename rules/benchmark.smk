@@ -11,6 +11,7 @@ rule mqa_build:
     input:
         annotations=get_annotation_files,
         predictions=get_distractor_predictions,
+        predictions_manifest=get_distractor_manifest,
     output:
         records="results/{dataset}/mqa/{split}_{distractors}.jsonl",
         manifest="results/{dataset}/mqa/{split}_{distractors}.manifest.json",
@@ -18,6 +19,9 @@ rule mqa_build:
         annotations=get_annotations_dir,
         predictions=lambda wildcards, input: (
             f"--predictions {input.predictions}" if input.predictions else ""
+        ),
+        predictions_manifest=lambda wildcards, input: (
+            f"--predictions-manifest {input.predictions_manifest}" if input.predictions_manifest else ""
         ),
         source=get_distractor_source_name,
         options=config["mqa"]["options"],
@@ -29,6 +33,7 @@ rule mqa_build:
         "../envs/benchmark.yaml"
     shell:
         "python -m actionmqa mqa build --annotations-dir {params.annotations} --split {wildcards.split}"
-        " --distractors {wildcards.distractors} {params.predictions} --source-name {params.source}"
+        " --distractors {wildcards.distractors} {params.predictions} {params.predictions_manifest}"
+        " --source-name {params.source}"
         " --options {params.options} --text {params.text} --seed {params.seed}"
         " --out {output.records} > {log} 2>&1"

@@ -1,5 +1,6 @@
 # Config validation, the command every rule calls, and the input functions (get_*) of the DAG.
 
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -18,13 +19,18 @@ shell.prefix(f"set -euo pipefail; export PYTHONPATH='{PACKAGE_ROOT}'${{{{PYTHONP
 
 sys.path.insert(0, str(PACKAGE_ROOT))
 from actionmqa.config import (
+    batch_split_errors,
     config_errors,
     format_config_errors,
     load_schema,
     reference_errors,
     unpinned_downloads,
+    variant_kind,
 )
+from actionmqa.model.provenance import mismatched_model_dirs, model_kind
 from actionmqa.sft.mixture import load_mixture
+from actionmqa.specialist.released.zoo import RELEASES
+from actionmqa.train.topology import Topology
 
 SCHEMA = Path(workflow.basedir) / "config" / "schemas" / "config.schema.yaml"
 if problems := config_errors(config, load_schema(SCHEMA)):
@@ -33,6 +39,9 @@ validate(config, "../config/schemas/config.schema.yaml")  # fills in the schema'
 
 if problems := reference_errors(config):
     raise WorkflowError(format_config_errors("names that must refer to defined entries", problems))
+
+if problems := batch_split_errors(config):
+    raise WorkflowError(format_config_errors("each trained model's global batch over its topology", problems))
 
 # Downloads whose bytes the config does not fix: refused by a frozen run, else loud warnings.
 if problems := unpinned_downloads(config):
@@ -47,15 +56,27 @@ DATASET = config["dataset"]
 SPLITS = ("train", "validation")
 DISTRACTORS = ("random", "medium", "hard")
 
+# A model folder made by another kind of producer than the config now declares is never reused.
+if problems := mismatched_model_dirs(config["models"], Path("results") / DATASET / "models"):
+    raise WorkflowError("\n  ".join(["model folders of another kind than the config declares:", *problems]))
+
+
+def name_pattern(names):
+    """A wildcard constraint matching exactly these names (nothing when there are none)."""
+    return "|".join(re.escape(name) for name in names) or "(?!)"
+
 
 wildcard_constraints:
     dataset=DATASET,
     split="|".join(SPLITS),
     distractors="|".join(DISTRACTORS),
-    variant="|".join(config["specialist"]["variants"]) or "none",
+    variant=name_pattern(config["specialist"]["variants"]),
+    checkpoint=name_pattern(RELEASES),
+    shard=r"\d+",
+    shards=r"\d+",
     feature_set="appearance|full",
     mixture="train|base",
-    model="|".join(config["models"]) or "none",
+    model=name_pattern(config["models"]),
     frames=r"\d+",
     benchmark="egoschema|perceptiontest|longvideobench|videomme|mvbench",
     top_k=r"\d+",
@@ -115,12 +136,64 @@ def get_video_index(wildcards=None):
 # ---------------------------------------------------------------- specialist
 
 
+VARIANTS = config["specialist"]["variants"]
+
+
+def variants_of_kind(*kinds):
+    """Specialist variants by kind: ``features`` (built-in), ``checkpoint``, ``ensemble``."""
+    return [name for name, spec in VARIANTS.items() if variant_kind(spec) in kinds]
+
+
 def get_specialist_features(wildcards):
-    feature_set = config["specialist"]["variants"][wildcards.variant]["feature_set"]
+    feature_set = VARIANTS[wildcards.variant]["feature_set"]
     return {
         split: f"results/{wildcards.dataset}/specialist/features/{split}_{feature_set}.npz"
         for split in SPLITS
     }
+
+
+def get_specialist_metrics(wildcards=None):
+    """Each variant's accuracies: a built-in one's metrics.json, else its validation manifest."""
+    return {
+        name: f"results/{DATASET}/specialist/{name}/metrics.json"
+        if variant_kind(VARIANTS[name]) == "features"
+        else f"results/{DATASET}/specialist/{name}/predictions_validation.manifest.json"
+        for name in VARIANTS
+    }
+
+
+def get_checkpoint_dir(variant):
+    """The converted weights of a checkpoint variant."""
+    return f"results/{DATASET}/specialist/checkpoints/{VARIANTS[variant]['checkpoint']}/converted"
+
+
+def get_checkpoint_sha256(wildcards):
+    """``--sha256 HEX`` when the config pins the checkpoint, else nothing (md5 prefix only)."""
+    pin = config["specialist"]["checkpoint_sha256"].get(wildcards.checkpoint)
+    return f"--sha256 {pin}" if pin else ""
+
+
+def score_shards(variant, split):
+    """The score files of a checkpoint variant on a split, in row order."""
+    shards = config["specialist"]["shards"][split]
+    return [
+        f"results/{DATASET}/specialist/{variant}/scores/{split}_{shard}-of-{shards}.npz"
+        for shard in range(shards)
+    ]
+
+
+def get_rank_members(wildcards):
+    """The members whose scores a variant's predictions rank: itself, or its ensemble's members."""
+    members = VARIANTS[wildcards.variant].get("ensemble", [wildcards.variant])
+    return {member: score_shards(member, wildcards.split) for member in members}
+
+
+def get_prediction_manifest(source, split):
+    """The manifest beside a public-weights specialist's predictions (sources, in-sample note);
+    none for built-in specialists and user files."""
+    if "specialist" in source and variant_kind(VARIANTS[source["specialist"]]) != "features":
+        return f"results/{DATASET}/specialist/{source['specialist']}/predictions_{split}.manifest.json"
+    return []
 
 
 # ---------------------------------------------------------------- benchmark
@@ -145,6 +218,13 @@ def get_distractor_predictions(wildcards):
         return []
     source = config["mqa"]["distractors"][wildcards.distractors]
     return predictions_of(source, wildcards.split, f"mqa.distractors.{wildcards.distractors}")
+
+
+def get_distractor_manifest(wildcards):
+    """The manifest of the predictions behind medium/hard distractors, when it has one."""
+    if wildcards.distractors == "random":
+        return []
+    return get_prediction_manifest(config["mqa"]["distractors"][wildcards.distractors], wildcards.split)
 
 
 def get_distractor_source_name(wildcards):
@@ -178,6 +258,16 @@ def get_sft_replay(wildcards):
     return [path.as_posix() for path in load_mixture(Path(get_sft_mixture(wildcards))).replay.files]
 
 
+def get_sft_prediction_manifests(wildcards):
+    """Manifests of public-weights train predictions (in-sample), as ``manifest_<task>``."""
+    if wildcards.mixture == "base":
+        return {}
+    manifests = {
+        name: get_prediction_manifest(source, "train") for name, source in config["sft"]["hard_mqa"].items()
+    }
+    return {f"manifest_{name}": path for name, path in manifests.items() if path}
+
+
 def get_sft_clip_texts(wildcards=None):
     """Captions and QA: the toy world's scene descriptions, or the teacher's outputs."""
     if config["sft"]["clip_texts"] == "scenes":
@@ -188,6 +278,11 @@ def get_sft_clip_texts(wildcards=None):
 # ---------------------------------------------------------------- models
 
 
+def models_of_kind(*kinds):
+    """The configured models of these kinds (build, finetune, hub), in config order."""
+    return [name for name, spec in config["models"].items() if model_kind(spec) in kinds]
+
+
 def model_spec(name):
     try:
         return config["models"][name]
@@ -196,43 +291,69 @@ def model_spec(name):
 
 
 def needs_toy_base():
-    return any(spec.get("build") == "toy_base" for spec in config["models"].values())
+    return bool(models_of_kind("build"))
 
 
 def get_model_dir(name):
     return f"results/{DATASET}/models/{name}"
 
 
-def get_finetune_inputs(wildcards):
-    """A fine-tune starts from its base model and trains on the LLaVAction mixture."""
+def get_train_inputs(wildcards):
+    """What a trained model starts from, by its kind: a fine-tune, its base model and the
+    LLaVAction mixture; the toy base (stage 2), the assembled model and the base mixture.
+    (train_model's wildcard constraint admits only these two kinds: hub models are converted.)"""
     spec = model_spec(wildcards.model)
-    if "finetune" in spec:
+    kind = model_kind(spec)
+    if kind == "finetune":
         return {
             "base": get_model_dir(spec["finetune"]),
             "data": f"results/{DATASET}/sft/train.jsonl",
             "recipe": spec["recipe"],
         }
-    # the toy base's stage 2: the assembled model, trained on the base mixture
-    return {
-        "base": "results/toy/base/init",
-        "data": "results/toy/sft/base.jsonl",
-        "recipe": config["toy_base"]["recipe"],
-    }
+    if kind == "build":
+        return {
+            "base": "results/toy/base/init",
+            "data": "results/toy/sft/base.jsonl",
+            "recipe": config["toy_base"]["recipe"],
+        }
+    raise WorkflowError(f"config key 'models.{wildcards.model}': a {kind} model is not trained")
 
 
-def get_train_threads(wildcards):
-    """The CPU threads a training job computes on: the model's ``threads`` for a fine-tune (one),
+def get_train_topology(wildcards):
+    """The trained model's nodes x processes (models.<name>: nodes, gpus_per_node, cpu_processes_per_node)."""
+    return Topology.of_model(model_spec(wildcards.model))
+
+
+def get_train_process_threads(wildcards):
+    """CPU threads each training process computes on: the model's ``threads`` for a fine-tune (one:
+    a model and its ablation train side by side, and tiny CPU models scale poorly past one thread),
     ``toy_base.threads`` for the toy base's stage 2 (two: it trains alone, every later job waits).
 
-    Rules pass this fixed number to the job as well as to the scheduler, never ``{threads}``
+    The rule passes this fixed number to OMP_NUM_THREADS, never one derived from ``{threads}``
     (what Snakemake grants, scaled by -c): a model trained on another count differs in its sums.
     """
     spec = model_spec(wildcards.model)
-    return spec.get("threads", 1) if "finetune" in spec else config["toy_base"]["threads"]
+    return spec.get("threads", 1) if model_kind(spec) == "finetune" else config["toy_base"]["threads"]
 
 
-def get_gpus(wildcards):
-    return config["models"][wildcards.model].get("gpus", 0)
+def get_train_threads(wildcards):
+    """The training job's threads: its processes' (times a CPU node's processes; on a cluster, a
+    GPU job's CPUs are the profile's cpus_per_gpu)."""
+    topology = get_train_topology(wildcards)
+    return get_train_process_threads(wildcards) * (1 if topology.on_gpu else topology.processes_per_node)
+
+
+def get_train_resource(name):
+    """An input function for one SLURM resource of the training job (``Topology.slurm_resources``);
+    ``None`` leaves it out."""
+    return lambda wildcards: get_train_topology(wildcards).slurm_resources().get(name)
+
+
+def get_train_launcher(wildcards, resources):
+    """The command that starts ``actionmqa train run`` on the model's topology (python, torchrun, or
+    an ``srun`` step of one task per node, ``resources.mpi`` being that step's launcher)."""
+    step = getattr(resources, "mpi", "srun")
+    return shlex.join(get_train_topology(wildcards).launcher(step=step))
 
 
 def get_eval_targets(wildcards=None):
@@ -253,6 +374,49 @@ def get_eval_targets(wildcards=None):
         ]
         targets += [f"results/{DATASET}/eval/{model}/{name}.json" for name in evaluate["benchmarks"]]
     return targets
+
+
+# Evaluation jobs, whole or sharded (rules/evaluate.smk says how the two differ).
+SHARDS = config["evaluate"]["shards"]
+
+
+def eval_outputs(*stems):
+    """The outputs of an evaluation job over the named evaluations (``results/.../<name>``): their
+    summaries and predictions, or with several shards each one's part of shard ``{shard}``."""
+    if SHARDS == 1:
+        return {
+            "summary": [f"{stem}.json" for stem in stems],
+            "predictions": [f"{stem}.predictions.jsonl" for stem in stems],
+        }
+    return {"part": [shard_part(stem, "{shard}") for stem in stems]}
+
+
+def shard_part(stem, shard):
+    """Where shard ``shard`` of the evaluation ``results/.../<name>`` leaves its answers."""
+    folder, name = stem.rsplit("/", 1)
+    return f"{folder}/shards/{name}.{shard}-of-{SHARDS}.jsonl"
+
+
+def get_shard_parts(wildcards):
+    """Every shard's part of one evaluation, in shard order (eval_gather's input)."""
+    stem = f"results/{wildcards.dataset}/eval/{wildcards.model}/{wildcards.evaluation}"
+    return [shard_part(stem, shard) for shard in range(SHARDS)]
+
+
+def eval_target(predictions_flag):
+    """The command's output flags: a whole evaluation's, or one shard's."""
+
+    def flags(wildcards, output):
+        if SHARDS == 1:
+            return f"--summary {output.summary} {predictions_flag} {output.predictions}"
+        return f"--shard {wildcards.shard} --shards {SHARDS} --part {output.part}"
+
+    return flags
+
+
+def per_shard(stem, ext):
+    """A job's log or benchmark file: one per shard when sharded."""
+    return f"{stem}.{ext}" if SHARDS == 1 else f"{stem}.shard{{shard}}-of-{SHARDS}.{ext}"
 
 
 def get_benchmark_data(wildcards=None):
@@ -317,20 +481,27 @@ def get_wording_predictions(wildcards=None):
 
 
 def get_report_specialist_metrics(wildcards=None):
-    """The built-in specialists' metrics, when the medium distractors come from one (its top-1
+    """The workflow's specialists' metrics, when the medium distractors come from one (its top-1
     is the AVION row of the recognition table; the hard one's is in every recognition summary)."""
     if "specialist" in config["mqa"]["distractors"]["medium"]:
         return [f"results/{DATASET}/specialist/metrics.json"]
     return []
 
 
+def get_distractor_source_labels(wildcards=None):
+    """``--distractor-sources ROLE=NAME`` for the sources the config names (the TIM stand-in's
+    name goes on its table row); nothing when none is named, as in the toy world."""
+    named = [
+        f"{role}={source['name']}"
+        for role, source in config["mqa"]["distractors"].items()
+        if "name" in source
+    ]
+    return f"--distractor-sources {' '.join(named)}" if named else ""
+
+
 def get_report_loss_curves(wildcards=None):
     """The loss curve of every evaluated model this run trains (the toy base, fine-tunes), by model."""
-    trained = [
-        name
-        for name in config["evaluate"]["models"]
-        if "finetune" in model_spec(name) or model_spec(name).get("build") == "toy_base"
-    ]
+    trained = [name for name in config["evaluate"]["models"] if name in models_of_kind("build", "finetune")]
     return {name: f"results/{DATASET}/train/{name}/loss.csv" for name in trained}
 
 

@@ -4,8 +4,18 @@
 # (SAP, a second pass that sees the model's own earlier answers); two-stage action recognition
 # (the specialist's top-K, the model picks); and EgoSchema, Perception Test, LongVideoBench,
 # Video-MME and MVBench, scored in lmms-eval's, the authors' and a strict parser mode.
+#
+# Sharding (evaluate.shards): with 1 (the toy default) each rule below is one job writing its
+# summary and predictions. With N > 1 each is N jobs of one GPU, shard i writing the answers of
+# its contiguous run of batches to results/<dataset>/eval/<model>/shards/<name>.<i>-of-<N>.jsonl,
+# and eval_gather merges them in question order into the same summary and predictions, byte for
+# byte. SAP reads the gathered first pass: a clip's predecessors can sit in any shard.
+# Resuming: a job's answers accumulate in <output>.progress.jsonl beside its output, batch by
+# batch, and a rerun after a crash asks only what is left. That file is no output, since
+# Snakemake deletes a failed job's outputs; the job removes it once its outputs are written.
+#
 # Jobs compute on params.threads (evaluate.threads), never on {threads}, the scheduler's grant,
-# which -c scales: answers must not depend on the machine's load (common.smk: get_train_threads).
+# which -c scales: answers must not depend on the machine's load (common.smk: get_train_process_threads).
 
 
 rule evaluate:
@@ -21,13 +31,8 @@ rule eval_mqa:
         benchmarks=expand("results/{{dataset}}/mqa/validation_{distractors}.jsonl", distractors=DISTRACTORS),
         index=get_video_index(),
     output:
-        summaries=expand(
-            "results/{{dataset}}/eval/{{model}}/ek100_mqa_{distractors}_{{frames}}f.json",
-            distractors=DISTRACTORS,
-        ),
-        predictions=expand(
-            "results/{{dataset}}/eval/{{model}}/ek100_mqa_{distractors}_{{frames}}f.predictions.jsonl",
-            distractors=DISTRACTORS,
+        **eval_outputs(
+            *expand("results/{{dataset}}/eval/{{model}}/ek100_mqa_{distractors}_{{frames}}f", distractors=DISTRACTORS)
         ),
     params:
         threads=config["evaluate"]["threads"],
@@ -37,6 +42,7 @@ rule eval_mqa:
         batch_size=config["evaluate"]["batch_size"],
         max_new_tokens=config["evaluate"]["max_new_tokens"],
         time_instruction="--time-instruction" if config["evaluate"]["time_instruction"] else "",
+        target=eval_target("--predictions"),
     # Evaluations of a model start longest first (MQA, then recognition and SAP, then the
     # benchmarks), and MQA is what SAP waits on: short jobs fill the end of a run instead of one
     # SAP job running alone on a small machine (34 s of a core idle in the last toy run).
@@ -45,9 +51,9 @@ rule eval_mqa:
     resources:
         gpu=config["evaluate"]["gpus"],
     log:
-        "logs/{dataset}/eval_mqa_{model}_{frames}f.log",
+        per_shard("logs/{dataset}/eval_mqa_{model}_{frames}f", "log"),
     benchmark:
-        "benchmarks/{dataset}/eval_mqa_{model}_{frames}f.tsv"
+        per_shard("benchmarks/{dataset}/eval_mqa_{model}_{frames}f", "tsv")
     conda:
         "../envs/evaluate.yaml"
     shell:
@@ -55,7 +61,7 @@ rule eval_mqa:
         " --benchmark {input.benchmarks} --video-root {params.root} --layout {params.layout}"
         " --backend {params.backend} --frames {wildcards.frames} {params.time_instruction}"
         " --batch-size {params.batch_size} --max-new-tokens {params.max_new_tokens}"
-        " --summary {output.summaries} --predictions {output.predictions} > {log} 2>&1"
+        " {params.target} > {log} 2>&1"
 
 
 rule eval_sap:
@@ -65,8 +71,7 @@ rule eval_sap:
         first_pass="results/{dataset}/eval/{model}/ek100_mqa_hard_{frames}f.predictions.jsonl",
         annotations=get_annotation_files,
     output:
-        summary="results/{dataset}/eval/{model}/ek100_mqa_hard_{frames}f_sap.json",
-        predictions="results/{dataset}/eval/{model}/ek100_mqa_hard_{frames}f_sap.predictions.jsonl",
+        **eval_outputs("results/{dataset}/eval/{model}/ek100_mqa_hard_{frames}f_sap"),
     params:
         threads=config["evaluate"]["threads"],
         annotations=get_annotations_dir,
@@ -76,13 +81,14 @@ rule eval_sap:
         batch_size=config["evaluate"]["batch_size"],
         max_new_tokens=config["evaluate"]["max_new_tokens"],
         time_instruction="--time-instruction" if config["evaluate"]["time_instruction"] else "",
+        target=eval_target("--predictions"),
     # longer than a benchmark job (see eval_mqa)
     priority: 1
     threads: config["evaluate"]["threads"]
     resources:
         gpu=config["evaluate"]["gpus"],
     log:
-        "logs/{dataset}/eval_sap_{model}_{frames}f.log",
+        per_shard("logs/{dataset}/eval_sap_{model}_{frames}f", "log"),
     conda:
         "../envs/evaluate.yaml"
     shell:
@@ -91,7 +97,7 @@ rule eval_sap:
         " --annotations-dir {params.annotations} --video-root {params.root} --layout {params.layout}"
         " --backend {params.backend} --frames {wildcards.frames} {params.time_instruction}"
         " --batch-size {params.batch_size} --max-new-tokens {params.max_new_tokens}"
-        " --summary {output.summary} --predictions {output.predictions} > {log} 2>&1"
+        " {params.target} > {log} 2>&1"
 
 
 rule eval_recognition:
@@ -102,8 +108,7 @@ rule eval_recognition:
         ),
         annotations=get_annotation_files,
     output:
-        summary="results/{dataset}/eval/{model}/recognition_top{top_k}_{frames}f.json",
-        predictions="results/{dataset}/eval/{model}/recognition_top{top_k}_{frames}f.predictions.jsonl",
+        **eval_outputs("results/{dataset}/eval/{model}/recognition_top{top_k}_{frames}f"),
     params:
         threads=config["evaluate"]["threads"],
         annotations=get_annotations_dir,
@@ -115,13 +120,14 @@ rule eval_recognition:
         max_new_tokens=config["evaluate"]["max_new_tokens"],
         time_instruction="--time-instruction" if config["evaluate"]["time_instruction"] else "",
         seed=config["seed"],
+        target=eval_target("--predictions-out"),
     # longer than a benchmark job (see eval_mqa)
     priority: 1
     threads: config["evaluate"]["threads"]
     resources:
         gpu=config["evaluate"]["gpus"],
     log:
-        "logs/{dataset}/eval_recognition_{model}_top{top_k}_{frames}f.log",
+        per_shard("logs/{dataset}/eval_recognition_{model}_top{top_k}_{frames}f", "log"),
     conda:
         "../envs/evaluate.yaml"
     shell:
@@ -130,8 +136,7 @@ rule eval_recognition:
         " --top-k {wildcards.top_k} --text {params.text} --seed {params.seed}"
         " --video-root {params.root} --layout {params.layout} --backend {params.backend}"
         " --frames {wildcards.frames} {params.time_instruction} --batch-size {params.batch_size}"
-        " --max-new-tokens {params.max_new_tokens}"
-        " --summary {output.summary} --predictions-out {output.predictions} > {log} 2>&1"
+        " --max-new-tokens {params.max_new_tokens} {params.target} > {log} 2>&1"
 
 
 rule eval_bench:
@@ -139,22 +144,44 @@ rule eval_bench:
         model=lambda wildcards: get_model_dir(wildcards.model),
         data=get_benchmark_inputs,
     output:
-        summary="results/{dataset}/eval/{model}/{benchmark}.json",
-        predictions="results/{dataset}/eval/{model}/{benchmark}.predictions.jsonl",
+        **eval_outputs("results/{dataset}/eval/{model}/{benchmark}"),
     params:
         threads=config["evaluate"]["threads"],
         data=lambda wildcards: f"{get_benchmark_data()}/{wildcards.benchmark}",
         frames=config["evaluate"]["benchmark_frames"],
         seed=config["seed"],
+        target=eval_target("--predictions"),
     threads: config["evaluate"]["threads"]
     resources:
         gpu=config["evaluate"]["gpus"],
     log:
-        "logs/{dataset}/eval_bench_{model}_{benchmark}.log",
+        per_shard("logs/{dataset}/eval_bench_{model}_{benchmark}", "log"),
     conda:
         "../envs/evaluate.yaml"
     shell:
         "OMP_NUM_THREADS={params.threads} python -m actionmqa eval bench --model {input.model}"
         " --benchmark {wildcards.benchmark} --data {params.data} --frames {params.frames}"
-        " --seed {params.seed} --summary {output.summary} --predictions {output.predictions}"
-        " > {log} 2>&1"
+        " --seed {params.seed} {params.target} > {log} 2>&1"
+
+
+if SHARDS > 1:
+
+    rule eval_gather:
+        # One evaluation's parts in question order: the summary and predictions an unsharded job
+        # writes, byte for byte. Cheap (no model), so it runs where Snakemake runs.
+        input:
+            get_shard_parts,
+        output:
+            summary="results/{dataset}/eval/{model}/{evaluation}.json",
+            predictions="results/{dataset}/eval/{model}/{evaluation}.predictions.jsonl",
+        wildcard_constraints:
+            evaluation=r"ek100_mqa_(random|medium|hard)_\d+f(_sap)?|recognition_top\d+_\d+f"
+            "|egoschema|perceptiontest|longvideobench|videomme|mvbench",
+        localrule: True
+        log:
+            "logs/{dataset}/eval_gather_{model}_{evaluation}.log",
+        conda:
+            "../envs/evaluate.yaml"
+        shell:
+            "python -m actionmqa eval gather --parts {input} --summary {output.summary}"
+            " --predictions {output.predictions} > {log} 2>&1"

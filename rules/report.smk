@@ -56,6 +56,7 @@ rule report_tables:
         benchmarks=config["evaluate"]["benchmarks"],
         paper_models=get_paper_models(),
         options=config["mqa"]["options"],
+        sources=get_distractor_source_labels(),
         medium=lambda wildcards, input: (
             f"--specialist-metrics {input.specialist} --medium-variant"
             f" {config['mqa']['distractors']['medium']['specialist']}"
@@ -70,7 +71,7 @@ rule report_tables:
         "python -m actionmqa report tables --summaries {input.summaries} --models {params.models}"
         " --frames {params.frames} --top-k {params.top_k} --benchmarks {params.benchmarks}"
         " --paper {input.paper} --paper-models {params.paper_models:q} --options {params.options}"
-        " {params.medium} --out-dir results/{wildcards.dataset}/tables > {log} 2>&1"
+        " {params.medium} {params.sources} --out-dir results/{wildcards.dataset}/tables > {log} 2>&1"
 
 
 rule report_wording:

@@ -16,7 +16,10 @@ rule sft_teacher:
         mixture=config["sft"]["mixture"],
         teacher=config["sft"]["teacher_config"],
     output:
-        "results/{dataset}/sft/teacher.jsonl",
+        teacher="results/{dataset}/sft/teacher.jsonl",
+        # clips the teacher refused or answered unusably (within teacher_config's max_failure_share)
+        failures="results/{dataset}/sft/teacher.failures.jsonl",
+        manifest="results/{dataset}/sft/teacher.manifest.json",
     params:
         annotations=get_annotations_dir,
         root=get_read_video_root,
@@ -25,6 +28,7 @@ rule sft_teacher:
         backend=config["videos"]["backend"],
         frames=config["sft"]["teacher_frames"],
         seed=config["seed"],
+        ask_again="--ask-again" if config["sft"]["teacher_ask_again"] else "",
     log:
         "logs/{dataset}/sft_teacher.log",
     benchmark:
@@ -35,12 +39,14 @@ rule sft_teacher:
         "python -m actionmqa sft teacher --annotations-dir {params.annotations} --split train"
         " --mixture {input.mixture} --seed {params.seed} --teacher-config {input.teacher}"
         " --video-root {params.root} --layout {params.layout} --chunk-sec {params.chunk_sec}"
-        " --backend {params.backend} --frames {params.frames} --out {output} > {log} 2>&1"
+        " --backend {params.backend} --frames {params.frames} {params.ask_again} --out {output.teacher}"
+        " > {log} 2>&1"
 
 
 rule sft_build:
     input:
         unpack(get_sft_predictions),
+        unpack(get_sft_prediction_manifests),
         annotations=get_annotation_files,
         mixture=get_sft_mixture,
         clip_texts=get_sft_clip_texts(),
@@ -54,6 +60,10 @@ rule sft_build:
         annotations=get_annotations_dir,
         predictions=lambda wildcards, input: [
             f"--predictions {name}={input[name]}" for name in get_sft_predictions(wildcards)
+        ]
+        + [
+            f"--predictions-manifest {key.removeprefix('manifest_')}={input[key]}"
+            for key in get_sft_prediction_manifests(wildcards)
         ],
         clip_texts=lambda wildcards, input: (
             f"--scenes {input.clip_texts}"

@@ -1,6 +1,8 @@
-# Stage "specialist": the hard-distractor source. Order-blind clip classifiers (standing in for
-# TIM and AVION) give k-fold cross-validated ranked predictions on train and full-train
-# predictions on validation, in the TIM/AVION JSON format.
+# Stage "specialist": the sources of medium and hard distractors, ranked predictions in the
+# TIM/AVION JSON format. Built-in order-blind clip classifiers (the toy world's stand-ins for TIM
+# and AVION) give k-fold cross-validated train and full-train validation predictions. Public EK100
+# checkpoints (AVION, LaViLa) are fetched, converted to checked safetensors, run in sharded GPU
+# jobs over each split and ranked, alone or averaged as an ensemble (the real run's TIM stand-in).
 
 
 rule specialist:
@@ -41,6 +43,8 @@ rule specialist_fit:
         train="results/{dataset}/specialist/{variant}/predictions_train.json",
         validation="results/{dataset}/specialist/{variant}/predictions_validation.json",
         metrics="results/{dataset}/specialist/{variant}/metrics.json",
+    wildcard_constraints:
+        variant=name_pattern(variants_of_kind("features")),
     # its train-side predictions feed the SFT mixture, hence the fine-tunes: ahead of evaluations
     priority: 5
     params:
@@ -63,18 +67,117 @@ rule specialist_fit:
         " > {log} 2>&1"
 
 
+rule fetch_specialist_checkpoint:
+    output:
+        "results/{dataset}/specialist/checkpoints/{checkpoint}/release.pt",
+    params:
+        sha256=get_checkpoint_sha256,
+    resources:
+        runtime=4 * 60,
+    log:
+        "logs/{dataset}/fetch_specialist_checkpoint_{checkpoint}.log",
+    conda:
+        "../envs/specialist.yaml"
+    shell:
+        "python -m actionmqa specialist fetch --checkpoint {wildcards.checkpoint} {params.sha256}"
+        " --out {output} > {log} 2>&1"
+
+
+rule specialist_convert:
+    input:
+        release="results/{dataset}/specialist/checkpoints/{checkpoint}/release.pt",
+        annotations=get_annotation_files,
+    output:
+        directory("results/{dataset}/specialist/checkpoints/{checkpoint}/converted"),
+    params:
+        annotations=get_annotations_dir,
+    resources:
+        mem_mb=32000,
+    log:
+        "logs/{dataset}/specialist_convert_{checkpoint}.log",
+    conda:
+        "../envs/specialist.yaml"
+    shell:
+        "python -m actionmqa specialist convert --checkpoint {wildcards.checkpoint}"
+        " --release {input.release} --annotations-dir {params.annotations} --out {output} > {log} 2>&1"
+
+
+rule specialist_score:
+    input:
+        model=lambda wildcards: get_checkpoint_dir(wildcards.variant),
+        annotations=get_annotation_files,
+        index=get_video_index(),
+    output:
+        "results/{dataset}/specialist/{variant}/scores/{split}_{shard}-of-{shards}.npz",
+    wildcard_constraints:
+        variant=name_pattern(variants_of_kind("checkpoint")),
+    params:
+        annotations=get_annotations_dir,
+        root=get_read_video_root,
+        layout=config["videos"]["layout"],
+        chunk_sec=config["videos"]["chunk_sec"],
+        backend=config["videos"]["backend"],
+        batch_size=config["specialist"]["batch_size"],
+        workers=config["specialist"]["workers"],
+        precision=config["specialist"]["precision"],
+    threads: config["specialist"]["workers"] + 1
+    resources:
+        gpu=1,
+    log:
+        "logs/{dataset}/specialist_score_{variant}_{split}_{shard}-of-{shards}.log",
+    benchmark:
+        "benchmarks/{dataset}/specialist_score_{variant}_{split}_{shard}-of-{shards}.tsv"
+    conda:
+        "../envs/specialist.yaml"
+    shell:
+        "python -m actionmqa specialist score --model {input.model} --annotations-dir {params.annotations}"
+        " --split {wildcards.split} --shard {wildcards.shard} --shards {wildcards.shards}"
+        " --video-root {params.root} --layout {params.layout} --chunk-sec {params.chunk_sec}"
+        " --backend {params.backend} --batch-size {params.batch_size} --workers {params.workers}"
+        " --precision {params.precision} --out {output} > {log} 2>&1"
+
+
+rule specialist_rank:
+    input:
+        unpack(get_rank_members),
+        annotations=get_annotation_files,
+    output:
+        predictions="results/{dataset}/specialist/{variant}/predictions_{split}.json",
+        manifest="results/{dataset}/specialist/{variant}/predictions_{split}.manifest.json",
+    wildcard_constraints:
+        variant=name_pattern(variants_of_kind("checkpoint", "ensemble")),
+    # its train-side predictions feed the SFT mixture, hence the fine-tunes: ahead of evaluations
+    priority: 5
+    resources:
+        mem_mb=24000,
+    params:
+        annotations=get_annotations_dir,
+        members=lambda wildcards, input: [
+            f"--member {member} {' '.join(input[member])}" for member in get_rank_members(wildcards)
+        ],
+        about=lambda wildcards: " ".join(
+            f"--{flag} {shlex.quote(VARIANTS[wildcards.variant][key])}"
+            for key, flag in (("description", "description"), ("stands_in_for", "stands-in-for"))
+            if key in VARIANTS[wildcards.variant]
+        ),
+        top_k=config["specialist"]["top_k"],
+    log:
+        "logs/{dataset}/specialist_rank_{variant}_{split}.log",
+    conda:
+        "../envs/specialist.yaml"
+    shell:
+        "python -m actionmqa specialist rank --annotations-dir {params.annotations}"
+        " --split {wildcards.split} {params.members} --variant {wildcards.variant} {params.about}"
+        " --top-k {params.top_k} --out {output.predictions} --manifest {output.manifest} > {log} 2>&1"
+
+
 rule specialist_summary:
     input:
-        expand(
-            "results/{{dataset}}/specialist/{variant}/metrics.json",
-            variant=config["specialist"]["variants"],
-        ),
+        **get_specialist_metrics(),
     output:
         "results/{dataset}/specialist/metrics.json",
     params:
-        variants=lambda wildcards, input: [
-            f"--variant {name}={path}" for name, path in zip(config["specialist"]["variants"], input)
-        ],
+        variants=lambda wildcards, input: [f"--variant {name}={input[name]}" for name in VARIANTS],
         primary=config["specialist"]["primary"],
     log:
         "logs/{dataset}/specialist_summary.log",

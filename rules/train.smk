@@ -120,8 +120,12 @@ rule base_init:
 
 
 rule train_model:
+    # Each model folder has one producer, chosen by the model's kind in the config: this rule for
+    # fine-tunes and the toy base, convert_checkpoint for hub checkpoints.
+    wildcard_constraints:
+        model=name_pattern(models_of_kind("build", "finetune")),
     input:
-        unpack(get_finetune_inputs),
+        unpack(get_train_inputs),
         index=get_video_index(),
     output:
         # Only the final model and the loss curve: checkpoints under train/<model>/checkpoints
@@ -132,16 +136,23 @@ rule train_model:
         root=get_read_video_root,
         layout=config["videos"]["layout"],
         backend=config["videos"]["backend"],
-        launcher=lambda wildcards, resources: (
-            f"torchrun --standalone --nproc_per_node {resources.gpu}" if resources.gpu else "python"
-        ),
-        threads=get_train_threads,
+        launcher=get_train_launcher,
+        # the compute threads, fixed (get_train_process_threads); {threads} is the grant
+        omp_threads=get_train_process_threads,
     # before any evaluation of an earlier model: the fine-tunes are the longest chain of the run
     priority: 5
     threads: get_train_threads
+    # The model's topology (models.<name>.nodes, gpus_per_node): GPUs per node as gres; several
+    # nodes as one task per node, the shell starting its own srun step (spec/multinode.md).
     resources:
-        gpu=get_gpus,
+        nodes=get_train_resource("nodes"),
+        gres=get_train_resource("gres"),
+        mpi=get_train_resource("mpi"),
+        tasks=get_train_resource("tasks"),
+        tasks_per_gpu=get_train_resource("tasks_per_gpu"),
         runtime=24 * 60,
+    # (Snakemake empties a job's log when it starts: results/<dataset>/train/<model>/jobs.jsonl
+    # keeps every job's start and end across resubmissions)
     log:
         "logs/{dataset}/train_{model}.log",
     benchmark:
@@ -149,14 +160,16 @@ rule train_model:
     conda:
         "../envs/train.yaml"
     shell:
-        "OMP_NUM_THREADS={params.threads} TORCH_EXTENSIONS_DIR=.cache/torch_extensions"
-        " {params.launcher} -m actionmqa train run --base {input.base} --data {input.data}"
+        "OMP_NUM_THREADS={params.omp_threads} TORCH_EXTENSIONS_DIR=.cache/torch_extensions"
+        " {params.launcher} --base {input.base} --data {input.data}"
         " --video-root {params.root} --layout {params.layout} --backend {params.backend}"
         " --recipe {input.recipe} --output-dir results/{wildcards.dataset}/train/{wildcards.model}"
         " --final {output.model} > {log} 2>&1"
 
 
 rule fetch_checkpoint:
+    wildcard_constraints:
+        model=name_pattern(models_of_kind("hub")),
     output:
         directory("results/{dataset}/checkpoints/{model}"),
     params:
@@ -172,6 +185,8 @@ rule fetch_checkpoint:
 
 
 rule convert_checkpoint:
+    wildcard_constraints:
+        model=name_pattern(models_of_kind("hub")),
     input:
         "results/{dataset}/checkpoints/{model}",
     output:
@@ -182,6 +197,3 @@ rule convert_checkpoint:
         "../envs/train.yaml"
     shell:
         "python -m actionmqa model convert --src {input} --out {output} > {log} 2>&1"
-
-
-ruleorder: train_model > convert_checkpoint

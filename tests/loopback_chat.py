@@ -25,11 +25,13 @@ PATH = "/v1/chat/completions"
 
 @dataclass
 class Reply:
-    """One reply: a 200 whose message is ``content`` (None: the server's ``content(body)``), or
-    ``status`` with ``error_body`` and ``headers``, sent after ``delay_s``."""
+    """One reply: a 200 whose message is ``content`` (None: the server's ``content(body)``), or,
+    with ``refusal``, a message without content that declines as OpenAI's structured outputs do;
+    or ``status`` with ``error_body`` and ``headers``; sent after ``delay_s``."""
 
     status: int = 200
     content: str | None = None
+    refusal: str | None = None
     error_body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
@@ -82,8 +84,12 @@ class _ChatHandler(BaseHTTPRequestHandler):
             if reply.status != 200:
                 self._send(reply.status, reply.error_body.encode(), reply.headers)
                 return
-            content = reply.content if reply.content is not None else self.server.content(body)
-            message = {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}
+            if reply.refusal is not None:
+                said: dict[str, Any] = {"role": "assistant", "content": None, "refusal": reply.refusal}
+            else:
+                content = reply.content if reply.content is not None else self.server.content(body)
+                said = {"role": "assistant", "content": content}
+            message = {"choices": [{"index": 0, "message": said}]}
             self._send(200, json.dumps(message).encode(), {"Content-Type": "application/json"})
         except OSError:
             pass  # the client gave up (a timeout)

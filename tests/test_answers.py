@@ -8,6 +8,7 @@ from actionmqa.answers import (
     MQAPrediction,
     parse_strict_letter,
     parse_upstream,
+    read_llava_output,
     score_mqa_output,
     score_option_text,
 )
@@ -42,6 +43,32 @@ from actionmqa.errors import InputError
 )
 def test_parse_upstream(raw: str, expected: str) -> None:
     assert parse_upstream(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # ek_eval.ensemble_llava_evaluation: pred.rstrip(','), then process_raw_pred (read by hand)
+        ("C. open fridge,", "open fridge"),
+        ("C. open fridge,,,", "open fridge"),
+        ("open fridge,", "open fridge"),  # no "X. ": the stripped output itself
+        (",", ""),
+        ("None. open fridge,", "open fridge"),
+        ("C. open fridge.,", "open fridge"),  # comma gone, then the cut at the period
+        ("A. take cup, B. open fridge,", "take cup, B"),  # one match per line, as before
+        # only commas at the very end go: a space or a period after the comma keeps it
+        ("C. open fridge, ", "open fridge, "),
+        ("C. open fridge,.", "open fridge,"),
+        (",C. open fridge", "open fridge"),
+    ],
+)
+def test_read_llava_output_strips_trailing_commas_first(raw: str, expected: str) -> None:
+    assert read_llava_output(raw) == expected
+
+
+def test_gpt_answers_keep_their_trailing_commas() -> None:
+    """Upstream's GPT path (chatgpt_utils.GPTInferenceAnnotator.run) calls process_raw_pred alone."""
+    assert parse_upstream("C. open fridge,") == "open fridge,"
 
 
 @pytest.mark.parametrize(
@@ -120,3 +147,11 @@ def test_score_mqa_output_missing_key_names_it() -> None:
 def test_score_mqa_output_answer_index_out_of_range() -> None:
     with pytest.raises(InputError, match="answer_index 2 outside"):
         score_mqa_output({"uid": "u1", "options": ["a", "b"], "answer_index": 2}, "A. a")
+
+
+def test_score_mqa_output_trailing_comma_as_upstream() -> None:
+    """Upstream marks "B. open fridge," right for a LLaVA model and wrong for GPT."""
+    llava = score_mqa_output(RECORD, "B. open fridge,")
+    assert llava.parsed_text == "open fridge" and llava.correct_upstream and llava.correct_strict
+    gpt = score_mqa_output(RECORD, "B. open fridge,", strip_trailing_commas=False)
+    assert gpt.parsed_text == "open fridge," and not gpt.correct_upstream

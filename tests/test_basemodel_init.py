@@ -31,8 +31,8 @@ RECIPE = f"""\
 learning_rate: 1.0e-3
 warmup_ratio: 0.0
 max_steps: {TRAIN_STEPS}
-per_device_batch_size: 2
-gradient_accumulation_steps: 1
+global_batch_size: 2
+per_device_train_batch_size: 2
 bf16: false
 gradient_checkpointing: false
 deepspeed: zero2

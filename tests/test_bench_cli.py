@@ -131,10 +131,11 @@ def test_prompts_in_both_styles(data, tmp_path):
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
-        ('{"id": "action_antonym_0"}\n', r"outputs.jsonl, row 1: expected \{\"id\": str, \"output\": str\}"),
-        ('{"id": "nope", "output": "A"}\n', r"row 1, key 'nope': id is not a question of this benchmark"),
-        ('{"id": "action_antonym_0", "output": "A"}\n' * 2, r"row 2, key 'action_antonym_0': repeated id"),
-        ("not json\n", r"outputs.jsonl: line 1 is not valid JSON"),
+        ('{"id": "action_antonym_0"}\n', r"outputs.jsonl, line 1: expected \{\"id\": str, \"output\": str\}"),
+        ('{"id": "nope", "output": "A"}\n', r"line 1, key 'nope': id is not a question of this benchmark"),
+        ('{"id": "action_antonym_0", "output": "A"}\n' * 2, r"line 2, key 'action_antonym_0': repeated id"),
+        ("not json\n", r"outputs.jsonl, line 1: not valid JSON"),
+        ('\n{"id": "nope", "output": "A"}\n', r"line 2, key 'nope'"),  # blank lines count
     ],
 )
 def test_bad_outputs_files_name_the_line(data, tmp_path, lines, message):

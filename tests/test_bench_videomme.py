@@ -114,6 +114,14 @@ def test_srt_parsing_keeps_raw_block_text(root):
     assert lines[0].text == FONT.format("hello")
 
 
+def test_a_bad_srt_time_names_its_line(tmp_path):
+    path = tmp_path / "bad.srt"
+    path.write_text(SRT.replace("00:00:05,000 --> 00:00:09,000", "00:00:05 -> 00:00:09"))
+    with pytest.raises(InputError, match="line 10: bad SRT time line") as error:
+        parse_srt(path)
+    assert path.read_text().splitlines()[error.value.line - 1] == "00:00:05 -> 00:00:09"
+
+
 def test_subtitle_selection_for_sampled_frames(root):
     lines = parse_srt(root / "subtitle" / "K8QCsA6yJkE.srt")
     video = VideoMeta(fps=10, n_frames=100)

@@ -87,13 +87,14 @@ def mini_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def assert_names(error: pytest.ExceptionInfo[InputError], path: Path, row: int | None, key: str) -> str:
+def assert_names(error: pytest.ExceptionInfo[InputError], path: Path, line: int | None, key: str) -> str:
+    """The message names the file, the line an editor shows (header = line 1) and the column."""
     message = str(error.value)
     assert str(path) in message
     assert f"key '{key}'" in message
-    assert (error.value.row, error.value.key) == (row, key)
-    if row is not None:
-        assert f"row {row}" in message
+    assert (error.value.line, error.value.key) == (line, key)
+    if line is not None:
+        assert f"line {line}," in message
     return message
 
 
@@ -149,7 +150,7 @@ def test_noun_classes_v2_is_rejected_as_300_way_table(real_ek100_dir: Path) -> N
     path = real_ek100_dir / "EPIC_100_noun_classes_v2.csv"
     with pytest.raises(InputError) as error:
         load_class_table(path, "noun")
-    assert "300 is outside [0, 300)" in assert_names(error, path, 300, "id")
+    assert "300 is outside [0, 300)" in assert_names(error, path, 302, "id")
 
 
 # --- a well-formed mini directory ------------------------------------------------------------------
@@ -172,6 +173,15 @@ def test_absent_split_names_the_file_it_needs(mini_dir: Path) -> None:
         ann.split("train")
 
 
+def test_header_only_split_names_the_file_and_the_split(mini_dir: Path) -> None:
+    write_segments(mini_dir, [])
+    ann = load_annotation_dir(mini_dir)
+    assert ann.splits["validation"].empty  # loaded (the tables report counts it)...
+    with pytest.raises(InputError) as error:
+        ann.split("validation")  # ...but no stage gets an empty split to work on
+    assert str(error.value).startswith(f"{mini_dir / 'EPIC_100_validation.csv'}: split 'validation' has no")
+
+
 def test_missing_class_file_is_an_error(mini_dir: Path) -> None:
     (mini_dir / VERB_CLASSES_FILE).unlink()
     with pytest.raises(InputError, match=f"{VERB_CLASSES_FILE}: class file is required"):
@@ -183,7 +193,7 @@ def test_segment_of_unknown_video_is_an_error(mini_dir: Path) -> None:
     with pytest.raises(InputError) as error:
         load_annotation_dir(mini_dir)
     assert "'P18_01' is not in EPIC_100_video_info.csv" in assert_names(
-        error, mini_dir / "EPIC_100_validation.csv", 3, "video_id"
+        error, mini_dir / "EPIC_100_validation.csv", 5, "video_id"
     )
 
 
@@ -222,29 +232,46 @@ def test_row_with_extra_field(tmp_path: Path) -> None:
     with pytest.raises(InputError) as error:
         load_segments(path)
     assert "has 16 fields, expected 15" in str(error.value)
-    assert error.value.row == 2 and str(path) in str(error.value)
+    assert error.value.line == 4 and str(path) in str(error.value)
 
 
 def test_bad_timestamp(tmp_path: Path) -> None:
     path = write_segments(tmp_path, with_cell(1, "start_timestamp", "00:00:1.56"))
     with pytest.raises(InputError) as error:
         load_segments(path)
-    message = assert_names(error, path, 1, "start_timestamp")
+    message = assert_names(error, path, 3, "start_timestamp")
     assert "expected a timestamp HH:MM:SS.ff, got '00:00:1.56'" in message
+
+
+def test_the_named_line_is_the_one_an_editor_shows(tmp_path: Path) -> None:
+    """Header = line 1, so the fourth data row is line 5: the line that holds the bad cell."""
+    path = write_segments(tmp_path, with_cell(3, "start_timestamp", "00:00:1.56"))
+    with pytest.raises(InputError) as error:
+        load_segments(path)
+    assert error.value.line == 5
+    assert "00:00:1.56" in path.read_text().splitlines()[error.value.line - 1]
+
+
+def test_a_line_break_inside_a_field_is_an_error(tmp_path: Path) -> None:
+    """One record per line keeps every line number true; a quoted line break would shift them."""
+    path = write_segments(tmp_path, with_cell(1, "narration", "take\nplate"))
+    with pytest.raises(InputError, match="line 3: a quoted field holds a line break") as error:
+        load_segments(path)
+    assert str(path) in str(error.value)
 
 
 def test_stop_before_start(tmp_path: Path) -> None:
     path = write_segments(tmp_path, with_cell(2, "stop_timestamp", "00:00:51.00"))
     with pytest.raises(InputError) as error:
         load_segments(path)
-    assert "stop 00:00:51.00 is not after start 00:00:51.98" in assert_names(error, path, 2, "stop_timestamp")
+    assert "stop 00:00:51.00 is not after start 00:00:51.98" in assert_names(error, path, 4, "stop_timestamp")
 
 
 def test_verb_class_out_of_range(tmp_path: Path) -> None:
     path = write_segments(tmp_path, with_cell(3, "verb_class", "97"))
     with pytest.raises(InputError) as error:
         load_segments(path)
-    assert "97 is outside [0, 97)" in assert_names(error, path, 3, "verb_class")
+    assert "97 is outside [0, 97)" in assert_names(error, path, 5, "verb_class")
 
 
 def test_noun_class_not_in_class_table(mini_dir: Path) -> None:
@@ -253,14 +280,14 @@ def test_noun_class_not_in_class_table(mini_dir: Path) -> None:
     path = write_segments(mini_dir, rows)
     with pytest.raises(InputError) as error:
         load_annotation_dir(mini_dir)
-    assert f"5 is not in the class table {NOUN_CLASSES_FILE}" in assert_names(error, path, 1, "noun_class")
+    assert f"5 is not in the class table {NOUN_CLASSES_FILE}" in assert_names(error, path, 3, "noun_class")
 
 
 def test_secondary_noun_not_in_class_table(mini_dir: Path) -> None:
     path = write_segments(mini_dir, with_cell(2, "all_noun_classes", "[49, 37]"))
     with pytest.raises(InputError) as error:
         load_annotation_dir(mini_dir)
-    assert "37 is not in the class table" in assert_names(error, path, 2, "all_noun_classes")
+    assert "37 is not in the class table" in assert_names(error, path, 4, "all_noun_classes")
 
 
 @pytest.mark.parametrize(
@@ -276,28 +303,28 @@ def test_bad_list_literal(tmp_path: Path, column: str, text: str, expected: str)
     path = write_segments(tmp_path, with_cell(2, column, text))
     with pytest.raises(InputError) as error:
         load_segments(path)
-    assert f"expected {expected}" in assert_names(error, path, 2, column)
+    assert f"expected {expected}" in assert_names(error, path, 4, column)
 
 
 def test_mismatched_list_lengths(tmp_path: Path) -> None:
     path = write_segments(tmp_path, with_cell(2, "all_noun_classes", "[49]"))
     with pytest.raises(InputError) as error:
         load_segments(path)
-    assert "1 classes for 2 nouns ['paper', 'bin']" in assert_names(error, path, 2, "all_noun_classes")
+    assert "1 classes for 2 nouns ['paper', 'bin']" in assert_names(error, path, 4, "all_noun_classes")
 
 
 def test_noun_class_not_first_of_all_noun_classes(tmp_path: Path) -> None:
     path = write_segments(tmp_path, with_cell(2, "all_noun_classes", "[36, 49]"))
     with pytest.raises(InputError) as error:
         load_segments(path)
-    assert "noun_class 49 is not the first item" in assert_names(error, path, 2, "noun_class")
+    assert "noun_class 49 is not the first item" in assert_names(error, path, 4, "noun_class")
 
 
 def test_duplicate_narration_id(tmp_path: Path) -> None:
     path = write_segments(tmp_path, with_cell(2, "narration_id", "P01_11_0"))
     with pytest.raises(InputError) as error:
         load_segments(path)
-    assert "'P01_11_0' repeats row 0" in assert_names(error, path, 2, "narration_id")
+    assert "'P01_11_0' repeats line 2" in assert_names(error, path, 4, "narration_id")
 
 
 def test_repeated_uid_is_allowed_when_narration_ids_differ(tmp_path: Path) -> None:
@@ -314,7 +341,7 @@ def test_empty_narration(tmp_path: Path) -> None:
     path = write_segments(tmp_path, with_cell(3, "narration", " "))
     with pytest.raises(InputError) as error:
         load_segments(path)
-    assert "empty value" in assert_names(error, path, 3, "narration")
+    assert "empty value" in assert_names(error, path, 5, "narration")
 
 
 @pytest.mark.parametrize("text", ["113.0", "-1", "1_13", " 113"])
@@ -322,14 +349,14 @@ def test_non_integer_or_negative_frame(tmp_path: Path, text: str) -> None:
     path = write_segments(tmp_path, with_cell(0, "stop_frame", text))
     with pytest.raises(InputError) as error:
         load_segments(path)
-    assert f"expected a non-negative integer, got {text!r}" in assert_names(error, path, 0, "stop_frame")
+    assert f"expected a non-negative integer, got {text!r}" in assert_names(error, path, 2, "stop_frame")
 
 
 def test_video_of_another_participant(tmp_path: Path) -> None:
     path = write_segments(tmp_path, with_cell(3, "participant_id", "P01"))
     with pytest.raises(InputError) as error:
         load_segments(path)
-    assert "'P18_01' does not start with its participant_id 'P01'" in assert_names(error, path, 3, "video_id")
+    assert "'P18_01' does not start with its participant_id 'P01'" in assert_names(error, path, 5, "video_id")
 
 
 # --- malformed side files --------------------------------------------------------------------------
@@ -339,7 +366,7 @@ def test_class_file_with_duplicate_ids(tmp_path: Path) -> None:
     path = write_csv(tmp_path / VERB_CLASSES_FILE, CLASS_COLUMNS, class_rows([*VERBS, ("1", "put-again")]))
     with pytest.raises(InputError) as error:
         load_class_table(path, "verb")
-    assert "1 repeats row 1" in assert_names(error, path, 4, "id")
+    assert "1 repeats line 3" in assert_names(error, path, 6, "id")
 
 
 def test_class_file_with_bad_instances(tmp_path: Path) -> None:
@@ -348,7 +375,7 @@ def test_class_file_with_bad_instances(tmp_path: Path) -> None:
     path = write_csv(tmp_path / NOUN_CLASSES_FILE, CLASS_COLUMNS, rows)
     with pytest.raises(InputError) as error:
         load_class_table(path, "noun")
-    assert "expected a list literal of strings" in assert_names(error, path, 2, "instances")
+    assert "expected a list literal of strings" in assert_names(error, path, 4, "instances")
 
 
 def test_subset_class_file_keeps_real_ids(tmp_path: Path) -> None:
@@ -362,7 +389,7 @@ def test_video_info_bad_fps(tmp_path: Path) -> None:
     path = write_csv(tmp_path / VIDEO_INFO_FILE, VIDEO_INFO_COLUMNS, [row])
     with pytest.raises(InputError) as error:
         load_video_info(path)
-    assert "expected a positive number" in assert_names(error, path, 0, "fps")
+    assert "expected a positive number" in assert_names(error, path, 2, "fps")
 
 
 def test_tail_file_with_unknown_header(tmp_path: Path) -> None:
@@ -376,14 +403,14 @@ def test_tail_noun_out_of_range(tmp_path: Path) -> None:
     path = write_csv(tmp_path / TAIL_NOUNS_FILE, ["noun"], [["36"], ["300"]])
     with pytest.raises(InputError) as error:
         load_tail_classes(path)
-    assert "300 is outside [0, 300)" in assert_names(error, path, 1, "noun")
+    assert "300 is outside [0, 300)" in assert_names(error, path, 3, "noun")
 
 
 def test_participant_list_with_blank(tmp_path: Path) -> None:
     path = write_csv(tmp_path / UNSEEN_VAL_FILE, ["participant_id"], [["P18"], [""]])
     with pytest.raises(InputError) as error:
         load_participant_list(path)
-    assert_names(error, path, 1, "participant_id")
+    assert_names(error, path, 3, "participant_id")
 
 
 def test_byte_order_mark_is_not_part_of_the_header(tmp_path: Path) -> None:
@@ -401,5 +428,5 @@ def test_bad_narration_timestamp(tmp_path: Path) -> None:
     path = write_segments(tmp_path, with_cell(0, "narration_timestamp", "0:00:00.560"))
     with pytest.raises(InputError) as error:
         load_segments(path)
-    message = assert_names(error, path, 0, "narration_timestamp")
+    message = assert_names(error, path, 2, "narration_timestamp")
     assert "expected a timestamp HH:MM:SS.fff or nothing, got '0:00:00.560'" in message

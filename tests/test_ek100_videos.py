@@ -107,11 +107,13 @@ def test_md5_mismatch_keeps_nothing(server, tmp_path):
     served, base = server
     (served / "ds100/P02/videos/P02_101.MP4").write_bytes(b"corrupted on the server")
     root = tmp_path / "EPIC-KITCHENS"
+    expected, got = md5(b"video P02_101"), md5(b"corrupted on the server")
     with pytest.raises(
-        InputError, match=r"P02_101.MP4: md5 mismatch for http://127.0.0.1:\d+/ds100/P02/videos/P02_101"
+        InputError,
+        match=rf"^{base}/ds100/P02/videos/P02_101.MP4: md5 mismatch: expected {expected}, got {got}",
     ):
         download_videos(root, [("P02", "P02_101")], **urls(base))
-    assert list((root / "P02" / "videos").iterdir()) == []
+    assert list((root / "P02" / "videos").iterdir()) == []  # neither the video nor a partial
 
 
 def test_http_errors_name_the_url(server, tmp_path):
@@ -150,3 +152,32 @@ def test_cli_fetch_then_check_from_the_segment_csvs(server, tmp_path):
     assert written["downloaded"] == ["P01_01", "P01_11", "P02_101"] and written["videos"] == 3
     assert written["root"] == str(root)
     assert main(check) == 0
+
+
+def test_video_cut_off_mid_file_resumes_from_its_partial(tmp_path, monkeypatch):
+    """A video cut off by the server, then a rerun after a killed job: each byte is sent once."""
+    from actionmqa.download import RetryPolicy, partial_path
+    from loopback_faults import Fault, serve_faults
+
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    video = bytes(range(256)) * 400  # 100 kB
+    remote = "/ds100/P02/videos/P02_101.MP4"
+    files = {
+        "/tables/epic_55_splits.csv": SPLITS.encode(),
+        "/tables/md5.csv": f"md5,file_remote_path,version\n{md5(video)},{remote[7:]},100\n".encode(),
+        remote: video,
+    }
+    root = tmp_path / "EPIC-KITCHENS"
+    target = video_path(root, "P02", "P02_101")
+    partial_path(target).parent.mkdir(parents=True)
+    partial_path(target).write_bytes(video[:30_000])  # what a killed job left
+    with serve_faults(files) as server:
+        server.inject(remote, Fault(cut_after=20_000))
+        base = server.url("")
+        report = download_videos(
+            root, [("P02", "P02_101")], **urls(base), policy=RetryPolicy(backoff_s=0.001)
+        )
+        sent = [(s.range, s.body_bytes) for s in server.served if s.path == remote]
+    assert report["downloaded"] == ["P02_101"] and target.read_bytes() == video
+    assert sent == [("bytes=30000-", 20_000), ("bytes=50000-", len(video) - 50_000)]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["P02_101.MP4"]

@@ -102,8 +102,8 @@ def test_requests_carry_frames_and_schema_and_answers_are_scored_upstream(world,
     assert body["response_format"]["json_schema"]["strict"] is True
 
     assert summary["n"] == 4
-    assert summary["accuracy"] == 0.5
-    assert summary["accuracy_strict"] == 0.75
+    assert (summary["accuracy"], summary["unit"]) == (50.0, "percent")
+    assert summary["accuracy_strict"] == 75.0
     assert (summary["accuracy_likelihood"], summary["unparsed"]) == (None, 2)
     assert (summary["api_model"], summary["temperature"], summary["frames"]) == (
         "gpt-4o-mini-2024-07-18",
@@ -115,6 +115,37 @@ def test_requests_carry_frames_and_schema_and_answers_are_scored_upstream(world,
     assert [row["raw_output"] for row in rows] == [REPLIES[r.uid] for r in RECORDS]
     assert rows[2]["parsed_answer"] == RECORDS[2].answer
     assert rows[3]["parsed_answer"] == "of these"
+
+
+class CommaServer(ChatServer):
+    """The right option's text with a trailing comma, for every question."""
+
+    def content(self, body: dict[str, Any]) -> str:
+        system = body["messages"][0]["content"]
+        record = next(r for r in RECORDS if system.endswith(mqa_prompt(r.options)))
+        return json.dumps({"answer": f"{'ABCDE'[record.answer_index]}. {record.answer},"})
+
+
+def test_gpt_answers_are_read_without_stripping_trailing_commas(world, tmp_path):
+    """Upstream's GPT path (GPTInferenceAnnotator.run) calls process_raw_pred alone, unlike its LLaVA path."""
+    with serve(CommaServer()) as comma_server:
+        config = tmp_path / "comma.yaml"
+        config.write_text(
+            f"base_url: {comma_server.base_url}\nmodel: gpt-4o-mini-2024-07-18\n"
+            f"cache_dir: {tmp_path / 'comma-cache'}\napi_key_env: null\nmax_retries: 0\n"
+        )
+        job = APIJob(
+            benchmark=world["benchmark"],
+            teacher_config=config,
+            clips=ClipSource(world["videos"], "whole", FRAMES),
+            summary=tmp_path / "comma.json",
+            predictions=tmp_path / "comma.jsonl",
+            batch_size=4,
+        )
+        run_api(job)
+    rows = read_jsonl(job.predictions)
+    assert [row["parsed_answer"] for row in rows] == [f"{r.answer}," for r in RECORDS]
+    assert not any(row["correct"] for row in rows) and all(row["correct_strict"] for row in rows)
 
 
 def test_a_rerun_is_answered_from_the_cache(world, server):
@@ -135,6 +166,6 @@ def test_a_rerun_is_answered_from_the_cache(world, server):
     assert main(again) == 0
     assert len(server.bodies) == 4  # nothing new was asked
     assert (world["out"] / "1.jsonl").read_text() == (world["out"] / "2.jsonl").read_text()
-    assert json.loads((world["out"] / "2.json").read_text())["accuracy"] == 0.5
+    assert json.loads((world["out"] / "2.json").read_text())["accuracy"] == 50.0
     cached = list((world["out"].parent / "cache").rglob("*.json"))
     assert len(cached) == 4

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from actionmqa.bench import ParseMode
 from actionmqa.bench.mvbench import MVBench
@@ -15,51 +14,10 @@ from actionmqa.cli import main
 from actionmqa.evaluate.bench import MAX_NEW_TOKENS, BenchJob, run_bench, score_modes
 from actionmqa.evaluate.bench_frames import frame_ids, sample_question_video
 from actionmqa.io import read_jsonl
-from actionmqa.video.synthetic import pattern_frame, read_pattern_index, write_pattern_video
+from actionmqa.video.synthetic import read_pattern_index
+from mvbench_tiny_world import ORACLE, oracle, write_mvbench
 from tiny_llava_world import write_base_model
 
-FPS = 10
-VIDEO_FRAMES = 40  # 4 s
-TASKS = {
-    "action_antonym": [
-        {"video": "a1.mp4", "question": "Which action is shown?", "candidates": ["opening", "closing"]}
-        | {"answer": "closing"},
-        {"video": "a2.mp4", "question": "What does the hand do?", "candidates": ["pushing", "pulling"]}
-        | {"answer": "pushing"},
-    ],
-    "action_sequence": [
-        {
-            "video": "s1.mp4",
-            "question": "What happened after the person took the food?",
-            "candidates": [
-                "Ate the medicine.",
-                "Tidied up the blanket.",
-                "Put down the cup.",
-                "Took the box.",
-            ],
-            "answer": "Took the box.",
-            "start": 1.0,
-            "end": 2.0,
-        },
-    ],
-    "episodic_reasoning": [
-        {
-            "video": "clip_01",
-            "question": "Who enters the room?",
-            "candidates": ["Sheldon", "Penny", "Leonard"],
-            "answer": "Penny",
-            "start": 1.0,
-            "end": 3.0,
-        },
-    ],
-}
-#: The correct letter of every question, by the ids the adapter gives them.
-ORACLE = {
-    "action_antonym_0": "B",
-    "action_antonym_1": "A",
-    "action_sequence_0": "D",
-    "episodic_reasoning_0": "B",
-}
 SUMMARY_KEYS = {
     "benchmark",
     "model",
@@ -73,39 +31,18 @@ SUMMARY_KEYS = {
     "accuracy",
     "n",
     "unparsed",
+    "unit",
 }
 
 
 @pytest.fixture(scope="module")
 def mvbench(tmp_path_factory) -> Path:
-    """Two unbounded and one bounded task with pattern videos, and a TVQA frame folder at 3 fps."""
-    root = tmp_path_factory.mktemp("mvbench")
-    (root / "json").mkdir()
-    for task, records in TASKS.items():
-        (root / "json" / f"{task}.json").write_text(json.dumps(records))
-    for folder, name in (("ssv2_video_mp4", "a1.mp4"), ("ssv2_video_mp4", "a2.mp4")):
-        write_pattern_video(root / folder / name, VIDEO_FRAMES, FPS)
-    write_pattern_video(root / "star" / "Charades_segment" / "s1.mp4", VIDEO_FRAMES, FPS)
-    frames = root / "tvqa" / "video_fps3_hq_segment" / "clip_01"
-    frames.mkdir(parents=True)
-    for index in range(12):  # 4 s at 3 fps
-        Image.fromarray(pattern_frame(index)).save(frames / f"{index + 1:05d}.jpg", quality=95)
-    return root
+    return write_mvbench(tmp_path_factory.mktemp("mvbench"))
 
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
     return write_base_model(tmp_path_factory.mktemp("bench_model") / "model")
-
-
-def oracle(samples):
-    """A fake model that knows every answer: it finds the question in the prompt."""
-    by_question = {
-        record["question"]: ORACLE[f"{task}_{row}"]
-        for task, records in TASKS.items()
-        for row, record in enumerate(records)
-    }
-    return [next(letter for q, letter in by_question.items() if q in s.prompt) for s in samples]
 
 
 def test_generation_caps_are_lmms_eval_s():

@@ -35,6 +35,7 @@ SUMMARY_KEYS = {
     "model",
     "benchmark",
     "benchmark_sha256",
+    "unit",
 }
 
 
@@ -99,11 +100,18 @@ def test_injected_outputs_are_scored_by_upstream_parser_and_strict_letter():
     assert rows[1]["parsed_answer"] == gt[1]
     assert summarise(rows) == {
         "n": 4,
-        "accuracy": 0.5,
-        "accuracy_strict": 0.25,
+        "accuracy": 50.0,
+        "accuracy_strict": 25.0,
         "accuracy_likelihood": None,
         "unparsed": 1,
     }
+
+
+def test_a_trailing_comma_is_stripped_as_upstream_strips_it():
+    """ek_eval.ensemble_llava_evaluation: ``pred.rstrip(',')`` before ``process_raw_pred``."""
+    record = mqa_records(1)[0]
+    rows = evaluate([(record, blank_clip())], scripted([f"A. {record.answer},"]), None, 1, False)
+    assert (rows[0]["parsed_answer"], rows[0]["correct"], rows[0]["unparsed"]) == (record.answer, True, False)
 
 
 def test_batched_generation_equals_one_question_at_a_time(loaded):
@@ -192,9 +200,10 @@ def test_run_writes_a_consistent_summary_and_predictions_in_benchmark_order(worl
     rows = read_jsonl(job.predictions)
     assert [row["uid"] for row in rows] == [record.uid for record in mqa_records(5)]
     assert summary["n"] == len(rows) == 5
-    assert summary["accuracy"] == sum(row["correct"] for row in rows) / 5
-    assert summary["accuracy_strict"] == sum(row["correct_strict"] for row in rows) / 5
-    assert summary["accuracy_likelihood"] == sum(row["correct_likelihood"] for row in rows) / 5
+    assert summary["unit"] == "percent"  # every accuracy below, as in every evaluation summary
+    assert summary["accuracy"] == 100 * sum(row["correct"] for row in rows) / 5
+    assert summary["accuracy_strict"] == 100 * sum(row["correct_strict"] for row in rows) / 5
+    assert summary["accuracy_likelihood"] == 100 * sum(row["correct_likelihood"] for row in rows) / 5
     assert summary["unparsed"] == sum(row["unparsed"] for row in rows)
     assert all(len(row["option_loglikelihoods"]) == 5 for row in rows)
     assert summary["benchmark_sha256"] == sha256_file(world["benchmark"])
@@ -217,7 +226,7 @@ def test_cli_evaluates_and_names_a_bad_benchmark_line(world, capsys):
     lines = world["benchmark"].read_text().splitlines()
     broken.write_text("\n".join([lines[0], lines[1].replace('"answer_index":', '"answer_idx":')]) + "\n")
     assert main([*common, "--benchmark", str(broken)]) == 2
-    assert f"{broken}, row 2" in capsys.readouterr().err
+    assert f"{broken}, line 2" in capsys.readouterr().err
 
 
 def test_cli_runs_several_benchmarks_on_one_model_each_to_its_own_outputs(world, capsys):

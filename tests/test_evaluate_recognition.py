@@ -11,8 +11,9 @@ import pytest
 from actionmqa.cli import main
 from actionmqa.evaluate.clips import ClipSource
 from actionmqa.evaluate.recognition import RecognitionJob, run_recognition, stage_one
-from actionmqa.evaluate.two_stage import Candidates
+from actionmqa.evaluate.two_stage import Candidates, select
 from actionmqa.io import read_jsonl
+from actionmqa.model.processing import ChatSample
 from actionmqa.mqa.options import TextMode
 from actionmqa.prompts import format_options, mqa_answer
 from actionmqa.video.synthetic import write_pattern_tree
@@ -44,6 +45,7 @@ SUMMARY_KEYS = {
     "model",
     "specialist_predictions",
     "specialist_predictions_sha256",
+    "unit",
 }
 
 
@@ -108,6 +110,13 @@ def test_label_texts_and_seeded_order(world, tmp_path):
     reseeded = stage_one(make_job(world, tmp_path, text=TextMode.LABEL, seed=1))
     assert [c.option_vns for c in again] == [c.option_vns for c in labelled]
     assert [c.option_vns for c in reseeded] != [c.option_vns for c in labelled]
+
+
+def test_stage_two_strips_a_trailing_comma_as_upstream(world, tmp_path):
+    """Upstream's two-stage run reads answers in ``ensemble_llava_evaluation`` too: rstrip(',') first."""
+    candidates = stage_one(make_job(world, tmp_path))[0]
+    pick = select(candidates, answer_for(candidates, "0:2") + ",", ChatSample("unused"), None)
+    assert (pick.source, candidates.option_vns[pick.index]) == ("parsed", "0:2")
 
 
 def test_picks_map_back_to_classes_and_give_verb_noun_action_top1(world, tmp_path):

@@ -88,7 +88,7 @@ def test_first_pass_from_another_benchmark_is_named(world, tmp_path):
     path = tmp_path / "first.jsonl"
     write_jsonl(path, [{"uid": "P09-P09_01_1.00_2.00", "parsed_answer": "take cup"}])
     records = list(records_by_narration(world).values())
-    with pytest.raises(InputError, match="row 1.*uid is not a question of the benchmark"):
+    with pytest.raises(InputError, match="line 1.*uid is not a question of the benchmark"):
         first_pass_texts(path, records)
 
 
@@ -137,11 +137,12 @@ def test_second_pass_prompts_carry_the_first_pass_answers(world, tmp_path):
         "no_close_predecessors": 5,
         "predecessor_not_in_first_pass": 0,
     }
-    assert summary["first_pass"]["accuracy"] == pytest.approx(3 / 6)
-    assert summary["second_pass"]["accuracy"] == pytest.approx(5 / 6)
+    assert summary["unit"] == "percent"
+    assert summary["first_pass"]["accuracy"] == pytest.approx(50.0)
+    assert summary["second_pass"]["accuracy"] == pytest.approx(500 / 6)
     assert summary["second_pass"]["accuracy_likelihood"] is None
-    assert summary["second_pass_by_prompt"]["prior_actions"]["accuracy"] == 1.0
-    assert summary["second_pass_by_prompt"]["no_close_predecessors"]["accuracy"] == pytest.approx(4 / 5)
+    assert summary["second_pass_by_prompt"]["prior_actions"]["accuracy"] == 100.0
+    assert summary["second_pass_by_prompt"]["no_close_predecessors"]["accuracy"] == pytest.approx(80.0)
     rows = read_jsonl(job.predictions)
     assert [row["uid"] for row in rows] == [records[nid].uid for nid in ORDER]
     assert rows[2]["prior_actions"] == ["wash spoon", "put down plate"]

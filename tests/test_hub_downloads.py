@@ -321,11 +321,17 @@ def test_paper_config_lists_exactly_its_unpinned_downloads():
         "models.llavaction_7b_released.revision",
         "models.llavaction_0_5b_released.revision",
         "evaluate.benchmark_sources.perceptiontest.revision",
+        "specialist.checkpoint_sha256.avion_vitl_lavila",
+        "specialist.checkpoint_sha256.lavila_tsfl_multihead",
         "annotations.sha256.EPIC_100_train.csv",
     ]
     assert unpinned_downloads(filled("config.yaml")) == []
     config = filled("paper.yaml")
     config["annotations"]["sha256"]["EPIC_100_train.csv"] = "a" * 64
+    config["specialist"]["checkpoint_sha256"] = {
+        "avion_vitl_lavila": "c" * 64,
+        "lavila_tsfl_multihead": "d" * 64,
+    }
     config["evaluate"]["benchmarks"] = ["egoschema"]  # a source of a benchmark not evaluated is not fetched
     for name in ("llavaction_7b_released", "llavaction_0_5b_released"):
         config["models"][name]["revision"] = "b" * 40
@@ -358,6 +364,7 @@ def test_frozen_run_refuses_to_start_with_unpinned_downloads(tmp_path):
     assert "frozen: true needs every download pinned" in output
     assert "config key 'models.llavaction_7b_released.revision': 'main' is not a 40-hex commit" in output
     assert "config key 'annotations.sha256.EPIC_100_train.csv': no sha256" in output
+    assert "config key 'specialist.checkpoint_sha256.avion_vitl_lavila': AVION ViT-L/14" in output
 
 
 def test_paper_dry_run_plans_the_downloads_and_warns_about_unpinned_ones(tmp_path):

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import math
+from functools import partial, reduce
 
 import numpy as np
 import pytest
 import torch
-from transformers import LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration
+from PIL import Image
+from transformers import LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration, SiglipImageProcessorPil
+from transformers.image_transforms import (
+    convert_to_rgb,
+    normalize,
+    rescale,
+    resize,
+    to_channel_dimension_format,
+)
+from transformers.image_utils import ChannelDimension, PILImageResampling, to_numpy_array
 
 from actionmqa.errors import InputError
 from actionmqa.model.configuration import LlavaActionConfig
@@ -334,6 +344,37 @@ def test_frame_processor_normalises_like_siglip(tmp_path):
     assert FrameProcessor.from_pretrained(tmp_path / "absent", config) == FrameProcessor(64)
     with pytest.raises(InputError, match="key 'size'"):
         FrameProcessor.from_pretrained(tmp_path, tiny_config(10, image_size=32))
+
+
+def llava_next_siglip_preprocess(images: list[Image.Image]) -> torch.Tensor:
+    """LLaVA-NeXT's ``SigLipImageProcessor.preprocess`` (``multimodal_encoder/siglip_encoder.py``) as written.
+
+    transformers' functional transforms: resize to (384, 384) bicubic, rescale by 1/255, normalise
+    by 0.5/0.5, channels first.
+    """
+    data_format = ChannelDimension.FIRST
+    transforms = [
+        convert_to_rgb,
+        to_numpy_array,
+        partial(resize, size=(384, 384), resample=PILImageResampling.BICUBIC, data_format=data_format),
+        partial(rescale, scale=1 / 255, data_format=data_format),
+        partial(normalize, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), data_format=data_format),
+        partial(to_channel_dimension_format, channel_dim=data_format, input_channel_dim=data_format),
+    ]
+    images = reduce(lambda x, f: [*map(f, x)], transforms, images)
+    return torch.from_numpy(np.stack(images))
+
+
+@pytest.mark.parametrize(("width", "height"), [(456, 256), (910, 512), (384, 384)])
+def test_frame_processor_equals_llava_next_on_real_frame_sizes(width, height, tmp_path):
+    """EK100's 456x256 videos, its 910x512 originals, and frames already at the tower's 384: bit for bit."""
+    clip = np.random.default_rng(width).integers(0, 256, (3, height, width, 3), dtype=np.uint8)
+    expected = llava_next_siglip_preprocess([Image.fromarray(frame) for frame in clip])
+    processor = FrameProcessor(384)
+    assert torch.equal(processor(clip), expected)
+    processor.save_pretrained(tmp_path)  # a preprocessor_config.json transformers itself reads back
+    theirs = SiglipImageProcessorPil.from_pretrained(tmp_path)(list(clip), return_tensors="pt").pixel_values
+    assert torch.equal(theirs, expected)
 
 
 def test_collator_supervises_only_the_answer_and_its_end_of_turn(tokenizer, model):

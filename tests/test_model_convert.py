@@ -4,6 +4,7 @@ The real checkpoints cannot be downloaded here, so a tiny model is exported with
 mapping, converted back and compared three ways: against itself (whole model), against a plain
 Qwen2ForCausalLM on the LLaVA-NeXT LM tensors (language model), and against LLaVA-NeXT's own
 video path re-implemented from its source (vision tower, projector, get_2dPool, grid newlines).
+``test_model_convert_oracle.py`` checks the conversion against Hugging Face's own instead.
 """
 
 from __future__ import annotations

@@ -245,9 +245,9 @@ def test_random_refuses_a_prediction_file(tiny: Path, tmp_path: Path) -> None:
         build_benchmark(tiny, config("random"), tmp_path / "r.jsonl", write_hard_predictions(tiny))
 
 
-def test_duplicate_uid_names_both_rows(tmp_path: Path) -> None:
-    twin = ("P01_11_3", *VALIDATION[3][1:])  # same video and times as P01_11_2 (row 3)
+def test_duplicate_uid_names_both_lines(tmp_path: Path) -> None:
+    twin = ("P01_11_3", *VALIDATION[3][1:])  # same video and times as P01_11_2 (data row 3, line 5)
     root = write_tiny_dir(tmp_path / "ann", validation=[*VALIDATION, twin])
-    with pytest.raises(InputError, match="'P01-P01_11_3.00_4.10' repeats row 3") as error:
+    with pytest.raises(InputError, match="'P01-P01_11_3.00_4.10' repeats line 5") as error:
         build_benchmark(root, config("random"), tmp_path / "r.jsonl")
-    assert (error.value.row, error.value.key) == (6, "uid")
+    assert (error.value.line, error.value.key) == (8, "uid")  # the header, six rows, then the twin

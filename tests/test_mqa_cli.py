@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from actionmqa.cli import main
 from actionmqa.errors import InputError
 from actionmqa.mqa.cli import register
 from mqa_tiny_world import write_hard_predictions, write_tiny_dir
@@ -71,3 +72,13 @@ def test_option_count_is_bounded(tiny: Path, tmp_path: Path) -> None:
             *("--annotations-dir", str(tiny), "--distractors", "random", "--options", "27"),
             *("--seed", "0", "--out", str(tmp_path / "x.jsonl")),
         )
+
+
+def test_a_split_without_rows_is_an_error_not_an_empty_benchmark(tmp_path: Path, capsys) -> None:
+    empty = write_tiny_dir(tmp_path / "ann", validation=[])
+    out = tmp_path / "random.jsonl"
+    argv = ["--annotations-dir", str(empty), "--distractors", "random", "--seed", "0", "--out", str(out)]
+    assert main(["mqa", "build", *argv]) == 2
+    message = capsys.readouterr().err
+    assert f"{empty / 'EPIC_100_validation.csv'}: split 'validation' has no segments" in message
+    assert not out.exists()

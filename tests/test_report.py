@@ -28,8 +28,8 @@ PAPER_MODELS = {
 BENCHMARKS = ("egoschema", "mvbench")
 LAYOUT = RunLayout(MODELS, (8,), 20, BENCHMARKS)
 
-#: hard-MQA accuracy (fraction) and likelihood accuracy per model; random/medium derive from it
-HARD = {"base": (0.25, 0.40), "llavaction": (0.55, 0.70), "llavaction_no_action_token": (0.50, 0.61)}
+#: hard-MQA accuracy and likelihood accuracy (%) per model; random/medium derive from it
+HARD = {"base": (25.0, 40.0), "llavaction": (55.0, 70.0), "llavaction_no_action_token": (50.0, 61.0)}
 
 
 def _mqa(accuracy: float, likelihood: float | None, frames: int = 8) -> dict:
@@ -42,11 +42,19 @@ def _mqa(accuracy: float, likelihood: float | None, frames: int = 8) -> dict:
         "frames": frames,
         "time_instruction": False,
         "max_new_tokens": 24,
+        "unit": "percent",
     }
 
 
 def _bench(name: str, accuracy: float) -> dict:
-    return {"accuracy": accuracy, "benchmark": name, "headline_mode": "lmms_eval", "n": 32, "modes": {}}
+    return {
+        "accuracy": accuracy,
+        "benchmark": name,
+        "headline_mode": "lmms_eval",
+        "n": 32,
+        "modes": {},
+        "unit": "percent",
+    }
 
 
 def fabricate(root: Path, models=MODELS, frames=(8,)) -> list[Path]:
@@ -55,18 +63,19 @@ def fabricate(root: Path, models=MODELS, frames=(8,)) -> list[Path]:
     for index, model in enumerate(models):
         folder = root / "results" / "toy" / "eval" / model
         folder.mkdir(parents=True, exist_ok=True)
-        hard, likelihood = HARD.get(model, (0.3, 0.5))
+        hard, likelihood = HARD.get(model, (30.0, 50.0))
         files = {}
         for n in frames:
-            files[f"ek100_mqa_random_{n}f.json"] = _mqa(hard + 0.3, likelihood + 0.2, n)
-            files[f"ek100_mqa_medium_{n}f.json"] = _mqa(hard + 0.1, likelihood + 0.1, n)
+            files[f"ek100_mqa_random_{n}f.json"] = _mqa(hard + 30, likelihood + 20, n)
+            files[f"ek100_mqa_medium_{n}f.json"] = _mqa(hard + 10, likelihood + 10, n)
             files[f"ek100_mqa_hard_{n}f.json"] = _mqa(hard, likelihood, n)
         first = frames[0]
         files[f"ek100_mqa_hard_{first}f_sap.json"] = {
             "n": 60,
             "frames": first,
             "first_pass": _mqa(hard, likelihood),
-            "second_pass": {**_mqa(hard + 0.05, likelihood), "accuracy": hard + 0.05},
+            "second_pass": {**_mqa(hard + 5, likelihood), "accuracy": hard + 5},
+            "unit": "percent",
         }
         files[f"recognition_top20_{first}f.json"] = {
             "n": 60,
@@ -76,6 +85,7 @@ def fabricate(root: Path, models=MODELS, frames=(8,)) -> list[Path]:
             "two_stage": {"verb_top1": 50.0 + index, "noun_top1": 60.0 + index, "action_top1": 40.0 + index},
             "specialist": {"verb_top1": 56.8, "noun_top1": 87.6, "action_top1": 52.4},
             "top_k_recall": 99.6,
+            "unit": "percent",
         }
         for b, name in enumerate(BENCHMARKS):
             files[f"{name}.json"] = _bench(name, 30.0 + 10 * index + b)
@@ -157,6 +167,17 @@ def test_recognition_puts_specialists_beside_tim_and_avion(run, tmp_path):
     assert "verb_top1_paper" not in frame.columns
 
 
+def test_recognition_rows_name_the_sources_the_config_names(run, tmp_path):
+    medium = {"verb_top1": 73.1, "noun_top1": 65.0, "action_top1": 54.0}
+    context = Context(PAPER_MODELS, 5, medium, {"hard": "tim-standin_avion-vitl_lavila-tsfl"})
+    frame = _csv(tmp_path, _tables(run, context)["recognition"]).set_index("paper_row", drop=False)
+    assert (
+        frame.loc["TIM"].method
+        == "Specialist of the hard distractors (tim-standin_avion-vitl_lavila-tsfl), top-1"
+    )
+    assert frame.loc["AVION"].method == "Specialist of the medium distractors, top-1"
+
+
 def test_benchmarks_mark_unconfirmed_paper_values(run, tmp_path):
     table = _tables(run)["benchmarks"]
     frame = _csv(tmp_path, table)
@@ -198,7 +219,15 @@ def test_summary_left_out_of_the_list_names_where_it_should_be(run):
     ("name", "edit", "key", "problem"),
     [
         ("ek100_mqa_hard_8f.json", lambda d: d.update(accuracy="high"), "accuracy", "expected a number"),
-        ("ek100_mqa_hard_8f.json", lambda d: d.update(accuracy=73.4), "accuracy", "a fraction in [0, 1]"),
+        (
+            "ek100_mqa_hard_8f.json",
+            lambda d: d.update(accuracy=173.4),
+            "accuracy",
+            "a percentage in [0, 100]",
+        ),
+        ("ek100_mqa_hard_8f.json", lambda d: d.update(unit="fraction"), "unit", "expected 'percent', found"),
+        ("ek100_mqa_hard_8f.json", lambda d: d.pop("unit"), "unit", "evaluate again to rewrite this one"),
+        ("recognition_top20_8f.json", lambda d: d.pop("unit"), "unit", "summaries state their unit"),
         ("ek100_mqa_hard_8f.json", lambda d: d.update(frames=16), "frames", "the file name says 8"),
         ("ek100_mqa_hard_8f_sap.json", lambda d: d.pop("second_pass"), "second_pass.accuracy", "missing"),
         (
@@ -238,12 +267,12 @@ def test_summary_names_are_classified_as_the_workflow_writes_them():
         classify(Path("x/ek100_mqa_hard_8f.predictions.jsonl"))
 
 
-def test_loss_curve_errors_name_the_row_and_column(tmp_path):
+def test_loss_curve_errors_name_the_line_and_column(tmp_path):
     path = tmp_path / "loss.csv"
     path.write_text("step,epoch,loss,lm_loss\n5,0.1,2.0,1.9\n10,0.2,oops,1.5\n")
     with pytest.raises(InputError) as error:
         read_loss_curve(path)
-    assert (error.value.path, error.value.row, error.value.key) == (str(path), 1, "loss")
+    assert (error.value.path, error.value.line, error.value.key) == (str(path), 3, "loss")
     path.write_text("step,loss\n5,2.0\n")
     with pytest.raises(InputError, match="key 'lm_loss'"):
         read_loss_curve(path)

@@ -172,13 +172,13 @@ def test_bad_prediction_files_are_named_with_their_line(world, tmp_path):
     write_jsonl(repeated, [rows[0], rows[1], rows[0]])
     with pytest.raises(InputError, match="already answered") as error:
         read_predictions(repeated)
-    assert (error.value.row, error.value.key) == (3, records[0].uid)
+    assert (error.value.line, error.value.key) == (3, records[0].uid)
 
     incomplete = tmp_path / "incomplete.jsonl"
     write_jsonl(incomplete, [rows[0], {k: v for k, v in rows[1].items() if k != "parsed_answer"}])
     with pytest.raises(InputError, match="not a valid EK100-MQA prediction") as error:
         read_predictions(incomplete)
-    assert error.value.row == 2
+    assert error.value.line == 2
 
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")

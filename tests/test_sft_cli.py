@@ -97,3 +97,24 @@ def test_teacher_mixture_needs_seed(world: dict[str, str], tmp_path: Path) -> No
             *("teacher", "--annotations-dir", world["ann"], "--mixture", world["mixture"]),
             *("--teacher-config", "t.yaml", "--video-root", str(tmp_path), "--out", "t.jsonl"),
         )
+
+
+def test_a_train_split_without_rows_is_an_error(tmp_path: Path) -> None:
+    empty = write_sft_dir(tmp_path / "empty", train=[])
+    mixture = write_mixture(
+        tmp_path / "direct.yaml", "hard_mqa: {fraction: 0}\ncaption: {fraction: 0}\nopen_qa: {fraction: 0}\n"
+    )
+    out = tmp_path / "sft.jsonl"
+    with pytest.raises(InputError, match="EPIC_100_train.csv: split 'train' has no segments"):
+        run(
+            "build",
+            "--annotations-dir",
+            str(empty),
+            "--mixture",
+            str(mixture),
+            "--seed",
+            "0",
+            "--out",
+            str(out),
+        )
+    assert not out.exists()

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from actionmqa.cli import main
 from actionmqa.errors import InputError
 from actionmqa.io import read_jsonl
 from actionmqa.sft.build import BuildRequest, build_sft
@@ -22,10 +23,11 @@ from actionmqa.sft.manifest import manifest_path
 from actionmqa.sft.segments import Segment
 from actionmqa.sft.teacher_prompts import caption_system_prompt, qa_expansion_system_prompt
 from actionmqa.sft.teacher_run import TeachRequest, teach, teacher_lines
-from actionmqa.teacher import TeacherClient, TeacherConfig
+from actionmqa.teacher import TeacherClient, TeacherConfig, TeacherError
 from actionmqa.video.synthetic import write_pattern_tree
 from loopback_chat import (
     LoopbackChatServer,
+    Reply,
     no_proxy,  # noqa: F401 (an autouse fixture)
     serve,
 )
@@ -166,6 +168,7 @@ def test_teacher_lines_caption_then_expand_agreed_captions(server: TeacherServer
             {"question": "Which hand do I use?", "answer": "My right hand."},
             {"question": "Where am I?", "answer": "In a kitchen."},
         ],
+        "failure": None,
     }
     captions = server.requests_for("GT_Augmentation_Response")
     assert len(captions) == 5
@@ -207,7 +210,7 @@ def taught(server: TeacherServer, tmp_path: Path) -> dict[str, Path]:
         mixture_file=mixture,
         seed=3,
     )
-    assert teach(request) == 1  # "grab knife": the teacher disagrees
+    assert teach(request)["disagreed"] == 1  # "grab knife": the teacher disagrees
     return {"ann": ann, "mixture": mixture, "teacher_file": request.out, "request_config": teacher_config}
 
 
@@ -260,3 +263,170 @@ def test_bad_teacher_config_names_the_key(tmp_path: Path) -> None:
     path.write_text("base_url: http://127.0.0.1:1/v1\nmodel: m\ncache_dir: c\nmax_concurency: 3\n")
     with pytest.raises(InputError, match=r"teacher\.yaml, key 'max_concurency'"):
         teach(TeachRequest(tmp_path, path, tmp_path, tmp_path / "out.jsonl"))
+
+
+# -- a teacher that refuses some clips and garbles others --------------------------------------
+
+REFUSED = "rinse knife"  # P03_01_3: its caption request is refused
+GARBLED_CAPTION = "take spoon"  # P03_01_4: its caption is never valid JSON
+GARBLED_QA = "wash spoon"  # P04_02_1: its caption is fine, its QA expansion never matches the schema
+
+
+class FaultyTeacherServer(TeacherServer):
+    def reply(self, body: dict[str, Any]) -> Reply:
+        system = body["messages"][0]["content"]
+        if self._schema(body) == "GT_Augmentation_Response":
+            narration = _GROUND_TRUTH.search(system).group(1)
+            if narration == REFUSED:
+                return Reply(refusal="I'm sorry, I can't describe this video.")
+            if narration == GARBLED_CAPTION:
+                return Reply(content='{"answer_with_reasoning": "I take the spoon"')
+        elif f"and {GARBLED_QA}." in system:
+            return Reply(content='{"first_question": "What?"}')
+        return Reply()
+
+    @staticmethod
+    def _schema(body: dict[str, Any]) -> str:
+        return body["response_format"]["json_schema"]["name"]
+
+
+@pytest.fixture
+def faulty_server() -> Iterator[FaultyTeacherServer]:
+    with serve(FaultyTeacherServer()) as teacher_server:
+        yield teacher_server
+
+
+def teach_request(tmp_path: Path, server: TeacherServer, max_failure_share: float) -> TeachRequest:
+    ann = tmp_path / "ann"
+    if not ann.exists():
+        write_sft_dir(ann)
+        write_pattern_tree(
+            tmp_path / "videos", {("P03", "P03_01"): 14 * 30, ("P04", "P04_02"): 7 * 30}, fps=30
+        )
+    teacher_config = tmp_path / "teacher.yaml"
+    teacher_config.write_text(
+        f"base_url: {server.base_url}\nmodel: {MODEL}\ncache_dir: {tmp_path / 'cache'}\napi_key_env: null\n"
+        f"backoff_base_s: 0.0\nmax_failure_share: {max_failure_share}\n"
+    )
+    mixture = write_mixture(
+        tmp_path / "mixture.yaml",
+        "hard_mqa: {fraction: 0.0}\ndirect_narration: {fraction: 0.0}\ntemporal_detection: {fraction: 0.0}\n",
+    )
+    return TeachRequest(
+        annotations_dir=ann,
+        teacher_config=teacher_config,
+        video_root=tmp_path / "videos",
+        out=tmp_path / "sft" / "teacher.jsonl",
+        mixture_file=mixture,
+        seed=3,
+    )
+
+
+def test_failed_clips_are_recorded_and_the_job_finishes_under_its_share(
+    faulty_server: FaultyTeacherServer, tmp_path: Path
+) -> None:
+    request = teach_request(tmp_path, faulty_server, max_failure_share=0.3)
+    manifest = teach(request)
+    # 10 captions, the garbled one asked 3 times (invalid_reply_retries=2); 7 agreed captions
+    # expanded (not the refused, garbled or disagreed ones), the garbled expansion asked 3 times
+    assert len(faulty_server.requests_for("GT_Augmentation_Response")) == 12
+    assert len(faulty_server.requests_for("ExpandReasonMCResponse")) == 9
+    failures = read_jsonl(tmp_path / "sft" / "teacher.failures.jsonl")
+    assert [{k: v for k, v in f.items() if k != "request_sha256"} for f in failures] == [
+        {
+            "narration_id": "P03_01_3",
+            "uid": "P03-P03_01_9.50_11.00",
+            "request": "caption",
+            "reason": "refusal",
+            "excerpt": "I'm sorry, I can't describe this video.",
+        },
+        {
+            "narration_id": "P03_01_4",
+            "uid": "P03-P03_01_12.00_13.00",
+            "request": "caption",
+            "reason": "invalid_reply",
+            "excerpt": '{"answer_with_reasoning": "I take the spoon"',
+        },
+        {
+            "narration_id": "P04_02_1",
+            "uid": "P04-P04_02_2.50_3.20",
+            "request": "qa",
+            "reason": "invalid_reply",
+            "excerpt": '{"first_question": "What?"}',
+        },
+    ]
+    for failure in failures:  # each recorded in the reply cache under its request's key
+        entry = json.loads(
+            (
+                tmp_path / "cache" / failure["request_sha256"][:2] / f"{failure['request_sha256']}.json"
+            ).read_text()
+        )
+        assert entry["failure"]["reason"] == failure["reason"]
+    assert manifest["failed"] == {
+        "count": 3,
+        "share": 0.3,
+        "max_share": 0.3,
+        "by_request_and_reason": {"caption:invalid_reply": 1, "caption:refusal": 1, "qa:invalid_reply": 1},
+        "file": "teacher.failures.jsonl",
+    }
+    assert (manifest["clips"], manifest["disagreed"], manifest["with_qa"]) == (10, 1, 6)
+    assert json.loads((tmp_path / "sft" / "teacher.manifest.json").read_text()) == manifest
+    lines = {line["narration_id"]: line for line in read_jsonl(request.out)}
+    assert lines["P03_01_3"]["caption"] is None and lines["P03_01_3"]["qa"] == []
+    assert lines["P04_02_1"]["caption"] == "I reach out and wash spoon." and lines["P04_02_1"]["qa"] == []
+
+    # the SFT build leaves the failed clips out of the caption and QA tasks, and says so
+    out = tmp_path / "sft" / "sft.jsonl"
+    build_sft(BuildRequest(request.annotations_dir, request.mixture_file, 3, out, teacher_file=request.out))
+    built = json.loads(manifest_path(out).read_text())
+    assert built["counts"] == {"caption": 6, "open_qa": 18}
+    for task in ("caption", "open_qa"):
+        assert built["skipped"][task] == {
+            "disagree_with_human_annotation": {"count": 1, "narration_ids": ["P04_02_4"]},
+            "teacher_invalid_reply": {"count": 2, "narration_ids": ["P03_01_4", "P04_02_1"]},
+            "teacher_refusal": {"count": 1, "narration_ids": ["P03_01_3"]},
+        }
+
+
+def test_rerun_asks_nothing_for_cached_or_recorded_clips_unless_told_to(
+    faulty_server: FaultyTeacherServer, tmp_path: Path
+) -> None:
+    request = teach_request(tmp_path, faulty_server, max_failure_share=0.3)
+    teach(request)
+    sent, before = len(faulty_server.bodies), request.out.read_bytes()
+    teach(request)
+    assert len(faulty_server.bodies) == sent  # not one request
+    assert request.out.read_bytes() == before
+    # --ask-again: only the three failed clips are asked again (the garbled ones three times each)
+    argv = ["sft", "teacher", "--annotations-dir", str(request.annotations_dir), "--mixture"]
+    argv += [str(request.mixture_file), "--seed", "3", "--teacher-config", str(request.teacher_config)]
+    argv += ["--video-root", str(request.video_root), "--out", str(request.out), "--ask-again"]
+    assert main(argv) == 0
+    captions = faulty_server.requests_for("GT_Augmentation_Response")[10 + 2 :]
+    expansions = faulty_server.requests_for("ExpandReasonMCResponse")[7 + 2 :]
+    asked = sorted(_GROUND_TRUTH.search(b["messages"][0]["content"]).group(1) for b in captions)
+    assert asked == [REFUSED, GARBLED_CAPTION, GARBLED_CAPTION, GARBLED_CAPTION]
+    assert len(expansions) == 3 and all(
+        f"and {GARBLED_QA}." in b["messages"][0]["content"] for b in expansions
+    )
+
+
+def test_failures_above_the_share_fail_the_job_listing_them(
+    faulty_server: FaultyTeacherServer, tmp_path: Path
+) -> None:
+    request = teach_request(tmp_path, faulty_server, max_failure_share=0.25)
+    with pytest.raises(TeacherError) as error:
+        teach(request)
+    message = str(error.value)
+    assert message.startswith(
+        "the teacher failed on 3 of 10 clips (30.00%), more than the teacher config's max_failure_share"
+        f" (25.00%, {request.teacher_config}): P03_01_3 (caption refusal: \"I'm sorry, I can't describe this"
+        ' video."); P03_01_4 (caption invalid_reply: \'{"answer_with_reasoning": "I take the spoon"\');'
+        ' P04_02_1 (qa invalid_reply: \'{"first_question": "What?"}\'). All are listed in'
+    )
+    assert not request.out.exists()
+    assert len(read_jsonl(tmp_path / "sft" / "teacher.failures.jsonl")) == 3
+
+
+def test_default_failure_share_is_one_percent(tmp_path: Path) -> None:
+    assert TeacherConfig(base_url="http://x/v1", model="m", cache_dir=tmp_path).max_failure_share == 0.01

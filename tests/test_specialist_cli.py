@@ -115,6 +115,20 @@ def test_features_cover_every_row_and_are_byte_stable(kitchen: Path, features: d
     assert sha256_file(again) == sha256_file(features["train"])
 
 
+def test_features_of_a_split_without_rows_are_an_error(kitchen: Path, tmp_path: Path) -> None:
+    annotations = tmp_path / "annotations"
+    annotations.mkdir()
+    for name in (VERB_CLASSES_FILE, NOUN_CLASSES_FILE):
+        (annotations / name).write_bytes((kitchen / "annotations" / name).read_bytes())
+    write_csv(annotations / SPLIT_FILES["validation"], SEGMENT_COLUMNS, [])
+    with pytest.raises(InputError, match="EPIC_100_validation.csv: split 'validation' has no segments"):
+        run_cli(
+            "features", "--annotations-dir", annotations, "--video-root", kitchen / "videos",
+            "--split", "validation", "--out", tmp_path / "val.npz",
+        )  # fmt: skip
+    assert not (tmp_path / "val.npz").exists()
+
+
 def test_fit_then_validate(kitchen: Path, features: dict[str, Path], capsys) -> None:
     out = kitchen / "fit"
     fit_args = [

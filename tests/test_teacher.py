@@ -80,8 +80,9 @@ def _decoded_frame_colours(body: dict[str, Any]) -> list[tuple[int, int, int]]:
 
 
 class ChatServer(LoopbackChatServer):
-    """Answers from ``plan`` first (one planned ``Reply`` a request), then like a well-behaved model
-    after ``delay_s``; counts the requests in flight and decodes the frames it is sent."""
+    """Refuses the user texts in ``refuse``; answers from ``plan`` first (one planned ``Reply`` a
+    request), then like a well-behaved model after ``delay_s``; counts the requests in flight and
+    decodes the frames it is sent."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -90,6 +91,8 @@ class ChatServer(LoopbackChatServer):
         self.in_flight = 0
         self.max_in_flight = 0
         self.frame_colours: list[tuple[int, int, int]] = []
+        #: User texts the model refuses to answer, whatever the plan.
+        self.refuse: set[str] = set()
 
     @property
     def calls(self) -> int:
@@ -100,6 +103,8 @@ class ChatServer(LoopbackChatServer):
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             self.frame_colours.extend(_decoded_frame_colours(body))
+            if _user_text(body) in self.refuse:
+                return Reply(refusal="I can't help with that.")
             return self.plan.popleft() if self.plan else Reply(delay_s=self.delay_s)
 
     def done(self) -> None:
@@ -216,17 +221,66 @@ def test_without_response_model_returns_text(client: TeacherClient, server: Chat
     assert "response_format" not in server.bodies[0]
 
 
-def test_malformed_reply_names_the_request_hash_and_is_not_cached(
+def test_malformed_reply_is_asked_again_and_only_the_good_one_cached(
     client: TeacherClient, server: ChatServer
 ) -> None:
     server.plan.append(Reply(content='{"answer": 42'))
     key = request_key(client.request_body("sys", None, "q", MQAResponse))
+    assert client.chat("sys", None, "q", MQAResponse) == MQAResponse(answer="q")
+    assert server.calls == 2 and client.counts == {"requests": 2}
+    assert json.loads(client.cache.path_for(key).read_text())["content"] == '{"answer": "q"}'
+
+
+def test_reply_invalid_every_time_is_recorded_and_not_asked_again(
+    client: TeacherClient, server: ChatServer, tmp_path: Path, sleeps: list[float], monkeypatch
+) -> None:
+    server.plan.extend([Reply(content='{"answer": 42'), Reply(content="Sure!"), Reply(content='{"a": 1}')])
+    key = request_key(client.request_body("sys", None, "q", MQAResponse))
     with pytest.raises(TeacherReplyError, match=key) as caught:
         client.chat("sys", None, "q", MQAResponse)
-    assert "MQAResponse" in str(caught.value) and '{"answer": 42' in str(caught.value)
-    assert not client.cache.path_for(key).exists()
-    assert client.chat("sys", None, "q", MQAResponse) == MQAResponse(answer="q")
-    assert server.calls == 2
+    assert server.calls == 3  # invalid_reply_retries=2: asked three times in all
+    error = caught.value
+    assert (error.reason, error.excerpt, error.recorded) == ("invalid_reply", '{"a": 1}', False)
+    assert "does not match MQAResponse" in str(error)
+    # a new client (a rerun) answers from the record, without a request
+    rerun = make_client(server.base_url, tmp_path / "cache", sleeps, monkeypatch)
+    with pytest.raises(TeacherReplyError, match=r"\(recorded by an earlier run\): content does not match"):
+        rerun.chat("sys", None, "q", MQAResponse)
+    assert server.calls == 3 and rerun.counts == {"recorded": 1}
+    # told to ask again, it does; the good reply replaces the record
+    again = TeacherClient(rerun.config, sleep=sleeps.append, ask_again=True)
+    assert again.chat("sys", None, "q", MQAResponse) == MQAResponse(answer="q")
+    assert server.calls == 4 and rerun.chat("sys", None, "q", MQAResponse) == MQAResponse(answer="q")
+
+
+def test_refusal_is_recorded_at_once(client: TeacherClient, server: ChatServer) -> None:
+    server.plan.append(Reply(refusal="I'm sorry, I can't help with that."))
+    with pytest.raises(TeacherReplyError, match=r"no text content \(refusal: \"I'm sorry") as caught:
+        client.chat("sys", None, "q", MQAResponse)
+    assert (caught.value.reason, caught.value.excerpt) == ("refusal", "I'm sorry, I can't help with that.")
+    assert server.calls == 1
+    key = request_key(client.request_body("sys", None, "q", MQAResponse))
+    entry = json.loads(client.cache.path_for(key).read_text())
+    assert entry == {
+        "request_sha256": key,
+        "model": "gpt-4o-2024-08-06",
+        "failure": {
+            "reason": "refusal",
+            "problem": "no text content (refusal: \"I'm sorry, I can't help with that.\")",
+            "excerpt": "I'm sorry, I can't help with that.",
+        },
+    }
+
+
+def test_map_outcomes_puts_failures_in_place(client: TeacherClient, server: ChatServer) -> None:
+    server.refuse = {"q1"}
+    requests = [ChatRequest("sys", q, None, MQAResponse) for q in ("q0", "q1", "q2")]
+    outcomes = client.map_outcomes(requests)
+    assert outcomes[0] == MQAResponse(answer="q0") and outcomes[2] == MQAResponse(answer="q2")
+    assert isinstance(outcomes[1], TeacherReplyError) and outcomes[1].reason == "refusal"
+    with pytest.raises(TeacherReplyError, match="recorded by an earlier run"):
+        client.map(requests)  # every other request answered from the cache, then the failure raised
+    assert server.calls == 3
 
 
 # -- frames ----------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ def test_read_sft_names_the_file_and_line_of_a_bad_record(tmp_path):
     path.write_text("\n".join([lines[0], json.dumps(broken), lines[2]]) + "\n")
     with pytest.raises(InputError, match="start_timestamp") as caught:
         read_sft([path])
-    assert caught.value.row == 2 and caught.value.path == str(path)
+    assert caught.value.line == 2 and caught.value.path == str(path)
 
 
 def test_read_sft_refuses_repeated_ids(tmp_path):

@@ -16,7 +16,8 @@ def test_defaults_are_the_authors_final_recipe():
     assert (recipe.learning_rate, recipe.vision_tower_lr, recipe.projector_lr) == (1e-5, 2e-6, None)
     assert (recipe.lr_scheduler, recipe.warmup_ratio, recipe.weight_decay) == ("cosine", 0.03, 0.0)
     assert (recipe.num_train_epochs, recipe.max_steps) == (1.0, None)
-    assert (recipe.per_device_batch_size, recipe.gradient_accumulation_steps) == (1, 2)
+    assert (recipe.global_batch_size, recipe.per_device_train_batch_size) == (256, 1)
+    assert recipe.time_limit_reserve_s == 600
     assert recipe.bf16 and recipe.tf32 and recipe.gradient_checkpointing
     assert (recipe.deepspeed, recipe.save_steps, recipe.frames) == ("zero3", 1000, 64)
     assert recipe.tunable_parts == ALL_PARTS and recipe.action_token is None
@@ -86,3 +87,11 @@ def test_a_deepspeed_path_is_checked(tmp_path):
         resolve_deepspeed(str(bad), tmp_path / "run")
     with pytest.raises(InputError, match="not a DeepSpeed stage name"):
         resolve_deepspeed("zero4", tmp_path / "run")
+
+
+def test_accumulation_steps_are_derived_not_set(tmp_path):
+    path = tmp_path / "old.yaml"
+    path.write_text("per_device_train_batch_size: 1\ngradient_accumulation_steps: 2\n")
+    with pytest.raises(InputError, match="state global_batch_size instead") as caught:
+        load_recipe(path)
+    assert caught.value.key == "gradient_accumulation_steps" and str(path) in str(caught.value)

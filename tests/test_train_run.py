@@ -20,6 +20,7 @@ import torch
 from actionmqa.evaluate.loading import load_model
 from actionmqa.model.configuration import PAPER_ACTION_LOSS_WEIGHTS
 from actionmqa.train.checkpoints import latest_checkpoint
+from actionmqa.train.history import read_job_events
 from actionmqa.train.losscurve import COLUMNS, read_loss_curve
 from actionmqa.video.synthetic import write_pattern_tree
 from tiny_llava_world import VIDEOS, sft_records, write_base_model, write_sft
@@ -30,8 +31,8 @@ learning_rate: 5.0e-3
 vision_tower_lr: 1.0e-3
 warmup_ratio: 0.0
 max_steps: {MAX_STEPS}
-per_device_batch_size: {BATCH}
-gradient_accumulation_steps: 1
+global_batch_size: {BATCH}
+per_device_train_batch_size: {BATCH}
 bf16: false
 deepspeed: zero2
 save_steps: {SAVE_STEPS}
@@ -40,10 +41,10 @@ clip_cache: true
 """
 
 
-def world(root: Path, recipe: str) -> dict[str, Path]:
+def world(root: Path, recipe: str, base_action_token: bool = True) -> dict[str, Path]:
     """Base model, videos, SFT data and recipe under ``root``; the paths a run is given."""
     paths = {
-        "base": write_base_model(root / "base"),
+        "base": write_base_model(root / "base", action_token=base_action_token),
         "videos": write_pattern_tree(root / "videos", VIDEOS, width=32, height=32).root,
         "data": write_sft(root / "sft.jsonl", sft_records(N_RECORDS)),
         "recipe": root / "recipe.yaml",
@@ -214,7 +215,8 @@ def test_switching_the_action_token_on_trains_the_same_model_twice(tmp_path):
 def test_two_processes_shard_the_data_save_once_and_resume(tmp_path):
     """torchrun with 2 CPU processes on gloo: one epoch in 4 steps, then extended to 6 steps by a rerun."""
     epoch_steps = N_RECORDS // (2 * BATCH)
-    paths = world(tmp_path, RECIPE.replace(f"max_steps: {MAX_STEPS}", f"max_steps: {epoch_steps}"))
+    recipe = RECIPE.replace(f"global_batch_size: {BATCH}", f"global_batch_size: {2 * BATCH}")
+    paths = world(tmp_path, recipe.replace(f"max_steps: {MAX_STEPS}", f"max_steps: {epoch_steps}"))
     env = quiet_env(tmp_path)
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
     first = subprocess.run(
@@ -230,7 +232,7 @@ def test_two_processes_shard_the_data_save_once_and_resume(tmp_path):
     assert [int(row["step"]) for row in read_loss_curve(paths["output"] / "loss.csv")] == [1, 2, 3, 4]
     assert json.loads((paths["final"] / "training.json").read_text())["world_size"] == 2
 
-    paths["recipe"].write_text(RECIPE.replace(f"max_steps: {MAX_STEPS}", f"max_steps: {epoch_steps + 2}"))
+    paths["recipe"].write_text(recipe.replace(f"max_steps: {MAX_STEPS}", f"max_steps: {epoch_steps + 2}"))
     second = subprocess.run(
         [*command, *train_command(paths)], capture_output=True, text=True, env=env, timeout=600
     )
@@ -259,3 +261,91 @@ def test_a_rerun_with_another_recipe_starts_over_instead_of_resuming(resumed):
     assert steps == list(range(1, MAX_STEPS + 1))
     record = json.loads((resumed["output"] / "checkpoints" / "inputs.json").read_text())
     assert record["recipe"]["learning_rate"] == 4.0e-3
+
+
+@pytest.mark.slow
+def test_a_run_stopped_for_its_time_limit_resumes_on_another_topology(tmp_path):
+    """Two processes (2 accumulation steps of 1) stop for the time limit after step 1 with
+    checkpoint-1 and exit 75; four processes (no accumulation, the same global batch of 4) resume
+    it from DeepSpeed's universal format, and steps 2-4 repeat those of an uninterrupted two-process
+    run: the same samples and, to float rounding, the same losses. The base has no action token,
+    so the recipe's token and heads are new weights, drawn from the seed in both runs."""
+    recipe = RECIPE.replace(f"global_batch_size: {BATCH}", "global_batch_size: 4").replace(
+        f"per_device_train_batch_size: {BATCH}", "per_device_train_batch_size: 1"
+    )
+    recipe = recipe.replace(f"max_steps: {MAX_STEPS}", "max_steps: 4")
+    recipe += "time_limit_reserve_s: 0\naction_token: true\n"
+    reference = world(tmp_path / "reference", recipe, base_action_token=False)
+    resumed = world(tmp_path / "resumed", recipe, base_action_token=False)
+    env = quiet_env(tmp_path)
+
+    def torchrun(processes: int, paths: dict[str, Path], *extra: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node"]
+        return subprocess.run(
+            [*command, str(processes), *train_command(paths), *extra],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+
+    uninterrupted = torchrun(2, reference)
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-5000:]
+    assert "global batch 4 = 2 processes (1 node(s) x 2) x 1 per device x 2 accumulation steps" in (
+        uninterrupted.stderr
+    )
+
+    # no time left: the run stops after its first step (every job makes at least one)
+    stopped = torchrun(2, resumed, "--time-left", "0")
+    assert stopped.returncode != 0
+    assert "time limit: 0 s left (given with --time-left)" in stopped.stderr
+    assert "stopped for the time limit at global step 1 with checkpoint-1 saved: exiting with status 75" in (
+        stopped.stderr
+    )
+    assert "exitcode  : 75" in stopped.stderr  # torchrun's report of each worker
+    assert stopped.stderr.count("checkpoint-1 saved by rank") == 1  # the one writer of the shared files
+    assert latest_checkpoint(resumed["output"] / "checkpoints").name == "checkpoint-1"
+    assert not resumed["final"].exists()
+    drawn_before = {
+        rank: (resumed["output"] / "samples" / f"rank{rank}.txt").read_text().splitlines()[:2]
+        for rank in (0, 1)
+    }
+
+    on_four = torchrun(4, resumed)
+    assert on_four.returncode == 0, on_four.stderr[-5000:]
+    checkpoint = resumed["output"] / "checkpoints" / "checkpoint-1"
+    assert f"resuming from checkpoint {checkpoint} (global step 1)" in on_four.stderr
+    assert "it was saved by 2 processes, this run has 4: loading it in universal format" in on_four.stderr
+    assert "global batch 4 = 4 processes (1 node(s) x 4) x 1 per device x 1 accumulation steps" in (
+        on_four.stderr
+    )
+    assert (checkpoint / "latest_universal").read_text() == "global_step1_universal"
+
+    def drawn(paths: dict[str, Path], rank: int) -> list[str]:
+        return (paths["output"] / "samples" / f"rank{rank}.txt").read_text().splitlines()
+
+    # step s draws samples 4s..4s+3 of one seeded order, whoever draws them
+    reference_steps = [
+        sorted(drawn(reference, 0)[2 * s : 2 * s + 2] + drawn(reference, 1)[2 * s : 2 * s + 2])
+        for s in range(4)
+    ]
+    assert sorted(drawn_before[0] + drawn_before[1]) == reference_steps[0]
+    after = [drawn(resumed, rank)[-3:] for rank in range(4)]  # steps 2-4, the end of the epoch
+    assert [sorted(ids[s] for ids in after) for s in range(3)] == reference_steps[1:]
+
+    expected = read_loss_curve(reference["output"] / "loss.csv")
+    got = read_loss_curve(resumed["output"] / "loss.csv")
+    assert [row["step"] for row in got] == ["1", "2", "3", "4"]
+    for want, have in zip(expected, got, strict=True):
+        assert float(have["loss"]) == pytest.approx(float(want["loss"]), abs=1e-4), (want, have)
+    assert json.loads((resumed["final"] / "training.json").read_text())["world_size"] == 4
+    events = [
+        (event["event"], event.get("resumed_from"), event.get("step"), event.get("processes"))
+        for event in read_job_events(resumed["output"])
+    ]
+    assert events == [
+        ("start", None, None, 2),
+        ("time limit", None, 1, None),
+        ("start", "checkpoint-1", None, 4),
+        ("finished", None, 4, None),
+    ]

@@ -152,20 +152,20 @@ def test_probe_finds_a_truncated_tail(tmp_path):
     assert err.value.path == str(path)
 
 
-def test_probe_segment_starting_after_the_end_names_csv_row(tree, tmp_path):
+def test_probe_segment_starting_after_the_end_names_csv_line(tree, tmp_path):
     csv_path = write_segments(
         tmp_path / "s.csv", ROWS + [("P01_01_9", "P01", "P01_01", "00:00:07.00", "00:00:08.00")]
     )
     with pytest.raises(InputError, match="after the last frame") as err:
         probe(tree / "videos", csv_path, tmp_path / "index.json")
-    assert (err.value.path, err.value.row, err.value.key) == (str(csv_path), 3, "start_timestamp")
+    assert (err.value.path, err.value.line, err.value.key) == (str(csv_path), 5, "start_timestamp")
 
 
-def test_malformed_timestamp_names_csv_row_and_column(tree, tmp_path):
+def test_malformed_timestamp_names_csv_line_and_column(tree, tmp_path):
     csv_path = write_segments(tmp_path / "s.csv", [("P01_01_0", "P01", "P01_01", "00:00:00.00", "1.5")])
     with pytest.raises(InputError, match="HH:MM:SS") as err:
         probe(tree / "videos", csv_path, tmp_path / "index.json")
-    assert (err.value.row, err.value.key) == (0, "stop_timestamp")
+    assert (err.value.line, err.value.key) == (2, "stop_timestamp")
 
 
 def test_benchmark_reports_ratios_and_identical_frames(tree, tmp_path):

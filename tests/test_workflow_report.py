@@ -11,59 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pandas as pd
 import pytest
 
-from workflow_helpers import snakemake
-
-TINY_RUN = """\
-toyworld: {n_train: 120, n_val: 30, size: 32}
-specialist: {folds: 3, frames: 4}
-toy_base:
-  vocab_size: 512
-  image_size: 32
-  vision_hidden: 32
-  vision_layers: 1
-  vision_steps: 4
-  vision_batch_size: 8
-  language_steps: 2
-  language_batch_size: 4
-  hidden: 32
-  layers: 1
-  heads: 2
-  recipe: tiny_base.yaml
-models:
-  base: {build: toy_base, paper: LLaVA-Video-7B}
-evaluate:
-  models: [base]
-  frames: [4]
-  benchmarks: [egoschema]
-  benchmark_frames: 4
-  max_new_tokens: 4
-"""
-
-TINY_RECIPE = """\
-deepspeed: zero2
-bf16: false
-tf32: false
-gradient_checkpointing: false
-learning_rate: 2.0e-3
-vision_tower_lr: 1.0e-4
-lr_scheduler: cosine
-warmup_ratio: 0.0
-num_train_epochs: 1
-max_steps: 2
-per_device_batch_size: 4
-gradient_accumulation_steps: 1
-save_steps: 2
-save_total_limit: 1
-logging_steps: 1
-frames: 4
-seed: 0
-tunable_parts: [mm_mlp_adapter, mm_language_model]
-clip_cache: true
-"""
+from workflow_helpers import TINY_RECIPE, TINY_RUN, planned_jobs, snakemake
 
 #: What a changed evaluation setting may re-run, and what it must never touch.
 EVALUATION_AND_REPORT = {
@@ -93,25 +46,13 @@ def tiny_run(tmp_path_factory):
     return workdir
 
 
-def planned_jobs(output: str) -> dict[str, int]:
-    """``{rule: count}`` from a dry run's first "Job stats" table."""
-    lines = output.split("Job stats:", 1)[1].splitlines()
-    jobs = {}
-    for line in lines[3:]:
-        if not line.strip() or line.startswith("total"):
-            break
-        rule, count = line.split()
-        jobs[rule] = int(count)
-    return jobs
-
-
 @pytest.mark.slow
 def test_tables_and_figures_of_the_run_hold_its_summaries(tiny_run):
     results = tiny_run / "results" / "toy"
     summary = json.loads((results / "eval" / "base" / "ek100_mqa_hard_4f.json").read_text())
     frame = pd.read_csv(results / "tables" / "distractors.csv")
     base = frame[frame.model == "base"].iloc[0]
-    assert base.hard_ours == round(100 * summary["accuracy"], 2)
+    assert summary["unit"] == "percent" and base.hard_ours == round(summary["accuracy"], 2)
     assert base.paper_row == "LLaVA-Video-7B (zero-shot)" and base.hard_paper == 35.7
     for name in ("distractors", "benchmarks", "loss", "frames"):
         for ext in ("png", "svg"):
@@ -120,7 +61,10 @@ def test_tables_and_figures_of_the_run_hold_its_summaries(tiny_run):
     wording = pd.read_csv(results / "tables" / "answer_wording.csv")
     assert len(wording) == 3  # the one model x the three distractor sets, at 4 frames
     hard = wording[(wording.model == "base") & (wording.distractors == "hard")].iloc[0]
-    assert (hard.n, round(hard.accuracy, 4)) == (summary["n"], round(summary["accuracy"], 4))
+    assert (hard.n, round(hard.accuracy, 4)) == (
+        summary["n"],
+        round(summary["accuracy"] / 100, 4),
+    )  # a fraction
     assert hard.names_action >= hard.accuracy
 
 
@@ -153,6 +97,28 @@ def test_changed_evaluation_setting_reruns_only_evaluation_tables_and_figures(ti
 
 
 @pytest.mark.slow
+def test_sharded_evaluation_through_snakemake_equals_the_run_byte_for_byte(tiny_run, tmp_path):
+    """The run's models and inputs, its evaluations redone as 2 shards (one of the two batches of
+    EK100-MQA's 30 questions each) and a gather each."""
+    workdir = tmp_path / "sharded"
+    shutil.copytree(
+        tiny_run, workdir, symlinks=True, ignore=shutil.ignore_patterns("eval", "tables", "figures")
+    )
+    (workdir / "shards.yaml").write_text("evaluate: {shards: 2}\n")
+    result = snakemake(workdir, "-c2", "evaluate", configfiles=_configs(workdir, workdir / "shards.yaml"))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    jobs = planned_jobs(result.stdout + result.stderr)
+    assert (jobs["eval_mqa"], jobs["eval_sap"], jobs["eval_gather"]) == (2, 2, 3 + 1 + 1 + 1)
+    assert set(jobs) <= EVALUATION_AND_REPORT | {"eval_gather", "evaluate"}, jobs
+    ours, theirs = (root / "results" / "toy" / "eval" / "base" for root in (workdir, tiny_run))
+    outputs = sorted(path.name for path in theirs.iterdir() if path.is_file())
+    assert len(outputs) == 2 * (3 + 1 + 1 + 1)  # a summary and predictions per evaluation
+    for name in outputs:
+        assert (ours / name).read_bytes() == (theirs / name).read_bytes(), name
+    assert not list(ours.glob("*.progress.jsonl")) and not list((ours / "shards").glob("*.progress.jsonl"))
+
+
+@pytest.mark.slow
 def test_report_html_is_self_contained_and_lists_tables_and_figures(tiny_run):
     report = tiny_run / "results" / "report.html"
     result = snakemake(tiny_run, "--report", str(report), "report_targets", configfiles=_configs(tiny_run))
@@ -177,13 +143,15 @@ def test_report_html_is_self_contained_and_lists_tables_and_figures(tiny_run):
 
 
 def test_report_targets_plan_tables_and_figures_for_both_configs(tmp_path):
-    # one EK100-MQA job per model and frame count: 3 models x 8 frames; 4 models x (8, 16)
-    for configfile, mqa_jobs in (("config/config.yaml", 3), ("config/paper.yaml", 8)):
+    # EK100-MQA jobs: one per model and frame count (3 models x 8 frames) in the toy run, which
+    # gathers nothing; 8 shards of each of 4 models x (8, 16) in the paper's
+    for configfile, mqa_jobs in (("config/config.yaml", 3), ("config/paper.yaml", 8 * 8)):
         result = snakemake(tmp_path, "-n", "report_targets", configfiles=[configfile])
         assert result.returncode == 0, result.stderr[-3000:]
         jobs = planned_jobs(result.stdout + result.stderr)
         assert jobs["report_tables"] == jobs["report_figures"] == jobs["report_wording"] == 1
         assert jobs["eval_mqa"] == mqa_jobs
+        assert ("eval_gather" in jobs) == ("paper" in configfile)
 
 
 def test_unknown_paper_model_is_a_config_error(tmp_path):

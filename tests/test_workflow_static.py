@@ -5,9 +5,20 @@ from __future__ import annotations
 import pytest
 
 from actionmqa.config import config_errors, load_schema
-from workflow_helpers import REPO, snakemake
+from actionmqa.train.recipe import load_recipe
+from workflow_helpers import REPO, planned_jobs, snakemake
 
 SCHEMA = load_schema(REPO / "config" / "schemas" / "config.schema.yaml")
+EVALUATION_RULES = ("eval_mqa", "eval_sap", "eval_recognition", "eval_bench", "eval_gather")
+PAPER_EVAL = ("llava_video_7b", "llavaction_7b_released", "llavaction_0_5b_released", "llavaction_7b")
+
+
+def flag_values(command: str, flag: str) -> list[str]:
+    """The words after ``flag`` in a shell command, up to the next flag."""
+    words = command.split()
+    start = words.index(flag) + 1
+    end = next((i for i in range(start, len(words)) if words[i][0] in "->"), len(words))
+    return words[start:end]
 
 
 def test_lint_is_clean(tmp_path):
@@ -16,21 +27,56 @@ def test_lint_is_clean(tmp_path):
     assert "Congratulations" in result.stdout + result.stderr
 
 
+#: The toy world's built-in specialists, and the real run's public-weight ones.
+BUILT_IN = ("specialist_features", "specialist_fit")
+RELEASED = ("fetch_specialist_checkpoint", "specialist_convert", "specialist_score", "specialist_rank")
+
+
 @pytest.mark.parametrize("configfile", ["config/config.yaml", "config/paper.yaml"])
 def test_dry_run_plans_every_stage_without_data(tmp_path, configfile):
     result = snakemake(tmp_path, "-n", "--quiet", "rules", configfiles=[configfile])
     assert result.returncode == 0, result.stderr
     planned = result.stdout + result.stderr
-    for rule in (
-        "validate_annotations",
-        "label_map",
-        "probe_videos",
-        "specialist_features",
-        "specialist_fit",
-        "mqa_build",
-    ):
+    specialists = RELEASED if "paper" in configfile else BUILT_IN
+    for rule in ("validate_annotations", "label_map", "probe_videos", *specialists, "mqa_build"):
         assert rule in planned
     assert ("fetch_annotations" if "paper" in configfile else "toyworld") in planned
+
+
+def test_toy_run_keeps_its_built_in_specialists(tmp_path):
+    jobs = planned_jobs(snakemake(tmp_path, "-n", "--quiet", "rules").stdout)
+    assert (jobs["specialist_features"], jobs["specialist_fit"], jobs["mqa_build"]) == (4, 2, 3)
+    assert not set(RELEASED) & set(jobs)
+
+
+def test_paper_run_plans_public_weights_in_shards(tmp_path):
+    """AVION ViT-L (medium) and the TIM stand-in (AVION ViT-L + LaViLa TSF-L, hard): two downloads,
+    two conversions, (32 train + 4 validation) shards per model, ranks for the benchmark
+    (validation), the SFT mixture (train) and the accuracy summary."""
+    result = snakemake(tmp_path, "-n", "-p", configfiles=["config/paper.yaml"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = planned_jobs(result.stdout)
+    assert {rule: jobs.get(rule) for rule in RELEASED} == {
+        "fetch_specialist_checkpoint": 2,
+        "specialist_convert": 2,
+        "specialist_score": 2 * (32 + 4),
+        "specialist_rank": 5,  # avion_vitl and tim_standin on both splits, lavila_tsfl on validation
+    }
+    assert not set(BUILT_IN) & set(jobs)
+    out = result.stdout
+    assert "--checkpoint avion_vitl_lavila" in out and "--checkpoint lavila_tsfl_multihead" in out
+    assert "results/ek100/specialist/avion_vitl/scores/validation_3-of-4.npz" in out
+    assert "results/ek100/specialist/lavila_tsfl/scores/train_31-of-32.npz" in out
+    assert (
+        "--distractors hard --predictions results/ek100/specialist/tim_standin/predictions_validation.json"
+        " --predictions-manifest results/ek100/specialist/tim_standin/predictions_validation.manifest.json"
+        " --source-name tim-standin_avion-vitl_lavila-tsfl" in out
+    )
+    assert (
+        "--predictions-manifest tim=results/ek100/specialist/tim_standin/predictions_train.manifest.json"
+        in out
+    )
+    assert "--stands-in-for TIM" in out and "resources: tmpdir=/tmp, gpu=1" in out
 
 
 @pytest.mark.parametrize(
@@ -51,6 +97,31 @@ def test_dry_run_plans_models_and_their_evaluation(tmp_path, configfile, expecte
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for rule in expected:
         assert rule in result.stdout + result.stderr
+
+
+def test_paper_run_shards_every_evaluation_and_sap_reads_the_gathered_first_pass(tmp_path):
+    result = snakemake(tmp_path, "evaluate", "-n", "-p", configfiles=["config/paper.yaml"])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    jobs = planned_jobs(output)
+    # 4 models; EK100-MQA at 8 and 16 frames (3 distractor sets per job), SAP and recognition at
+    # 8, five benchmarks: each in 8 shard jobs, and one gather per evaluation
+    assert {rule: jobs[rule] for rule in EVALUATION_RULES} == {
+        "eval_mqa": 4 * 2 * 8,
+        "eval_sap": 4 * 8,
+        "eval_recognition": 4 * 8,
+        "eval_bench": 4 * 5 * 8,
+        "eval_gather": 4 * (2 * 3 + 1 + 1 + 5),
+    }
+    commands = [line for line in output.splitlines() if "python -m actionmqa eval " in line]
+    gathered = {flag_values(line, "--predictions")[0] for line in commands if " eval gather " in line}
+    first_passes = {flag_values(line, "--first-pass")[0] for line in commands if " eval sap " in line}
+    assert first_passes == {
+        f"results/ek100/eval/{model}/ek100_mqa_hard_8f.predictions.jsonl" for model in PAPER_EVAL
+    }
+    assert first_passes <= gathered  # the whole first pass, never one shard's part
+    shard_flags = {tuple(flag_values(line, "--shards")) for line in commands if " eval gather " not in line}
+    assert shard_flags == {("8",)}
 
 
 def test_unknown_model_in_evaluate_is_an_error(tmp_path):
@@ -143,3 +214,30 @@ def test_jobs_compute_on_the_configs_threads_whatever_cores_the_run_has(tmp_path
         "eval bench": {"1"},
     }
     assert all("--threads 2 " in line for line in commands if " -m actionmqa base " in line)
+
+
+def test_the_paper_plan_trains_the_7b_as_one_multi_node_job_with_the_papers_global_batch(tmp_path):
+    """32 nodes x 4 GPUs, one srun task per node (spec/multinode.md), global batch 256 (spec §4)."""
+    result = snakemake(
+        tmp_path,
+        "-n",
+        "-p",
+        *("--profile", str(REPO / "config" / "profiles" / "slurm"), "--sdm=env-modules"),
+        "results/ek100/models/llavaction_7b",
+        configfiles=["config/paper.yaml"],
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    jobs = output.split("\nrule ")
+    (train,) = [job for job in jobs if job.startswith("train_model:")]
+    resources = train.split("resources: ")[1].splitlines()[0].split(", ")
+    for expected in ("nodes=32", "gres=gpu:4", "mpi=srun", "tasks=32", "tasks_per_gpu=0", "cpus_per_gpu=8"):
+        assert expected in resources, resources
+    assert not any(item.startswith(("gpu=", "gpu_model=")) for item in resources)  # no job-wide --gpus
+    assert (
+        "srun --nodes 32 --ntasks-per-node 1 --kill-on-bad-exit=1 python -m actionmqa train launch-node"
+        " --nproc-per-node 4 -- --nodes 32 --processes-per-node 4 --base results/ek100/models/llava_video_7b"
+    ) in train
+    assert "--recipe config/train/paper_7b.yaml" in train
+    recipe = load_recipe(REPO / "config" / "train" / "paper_7b.yaml")
+    assert (recipe.global_batch_size, recipe.per_device_train_batch_size) == (256, 1)

@@ -1,32 +1,43 @@
 #!/usr/bin/env bash
-# A throwaway single-node SLURM cluster on loopback (Debian's slurm-wlm + munge, no slurmdbd),
-# for tests/test_slurm.py: the SLURM profile runs against a real slurmctld and slurmd.
+# A throwaway two-node SLURM cluster on loopback (Debian's slurm-wlm + munge, no slurmdbd), for
+# tests/test_slurm.py: the SLURM profile runs against a real slurmctld and two slurmd.
 #
-#   cluster.sh install   install munge slurmctld slurmd slurm-client (root + apt-get; else skip)
-#   cluster.sh start     write the config under $ACTIONMQA_SLURM_ROOT, start munged, slurmctld,
-#                        slurmd, wait for the node to be idle and run one job step
-#   cluster.sh stop      cancel this cluster's jobs, stop the daemons whose PIDs `start` recorded,
-#                        remove the /etc/slurm links `start` made; nothing else
+#   cluster.sh install     install munge slurmctld slurmd slurm-client (root + apt-get; else skip)
+#   cluster.sh start       in a private mount namespace: write the config under
+#                          $ACTIONMQA_SLURM_ROOT, bind-mount it over /etc/slurm, start munged,
+#                          slurmctld and one slurmd per node, wait for both nodes to be idle and
+#                          run one job step across them
+#   cluster.sh exec CMD    run CMD in that namespace (sbatch, srun, scontrol and everything a job
+#                          starts read /etc/slurm/slurm.conf: the executor's job step drops
+#                          SLURM_CONF, so the default path must hold this cluster's config)
+#   cluster.sh stop        cancel this cluster's jobs, stop the daemons whose PIDs `start`
+#                          recorded, end the namespace; nothing else
+#
+# The host's /etc is never written: the config is visible at /etc/slurm only inside the
+# namespace, and the daemons listen on free ports found at start, so another cluster (or a
+# site's own SLURM) can run beside this one.
 #
 # ACTIONMQA_SLURM_ROOT: state, logs, PIDs, munge socket and fake GPUs. Every directory above
 # it must be traversable by user munge (a fresh `mktemp -d` under /tmp, chmod 755, is).
-# ACTIONMQA_SLURM_CPUS, _MEM_MB, _GPUS: the node's size (default 16 CPUs, 256 GiB, 4 GPUs).
+# ACTIONMQA_SLURM_CPUS, _MEM_MB, _GPUS: each node's size (default 32 CPUs, 256 GiB, 4 GPUs).
+# ACTIONMQA_SLURM_PORT: where the search for free ports starts (default 16817).
 #
-# The node mirrors a GPU cluster so that config/profiles/slurm runs unchanged: partitions
-# `cpu` (default) and `gpu`, GPUs of type h100 (fake: character devices cloned from /dev/null,
-# which is enough for SLURM to grant them and set CUDA_VISIBLE_DEVICES), and more CPUs and
-# memory than the machine has (SlurmdParameters=config_overrides). Nothing is enforced (no
-# cgroups), so the jobs share the real cores.
+# The nodes mirror a GPU cluster so that config/profiles/slurm runs unchanged: partitions `cpu`
+# (default) and `gpu` over n1 and n2, GPUs of type h100 (fake: character devices cloned from
+# /dev/null, which is enough for SLURM to grant them and set CUDA_VISIBLE_DEVICES), and more CPUs
+# and memory than the machine has (SlurmdParameters=config_overrides). Both nodes are this host
+# (Debian's slurmd supports several per host: MULTIPLE_SLURMD); nothing is enforced (no cgroups),
+# so the jobs share the real cores.
 set -euo pipefail
 
 PACKAGES=(munge slurmctld slurmd slurm-client)
-# slurmstepd's inner srun (snakemake-executor-plugin-slurm's jobstep) drops SLURM_CONF,
-# so the config must be reachable at the compiled-in default path.
 ETC=/etc/slurm
-CPUS=${ACTIONMQA_SLURM_CPUS:-16}
+NODES=(n1 n2)
+CPUS=${ACTIONMQA_SLURM_CPUS:-32}
 MEM_MB=${ACTIONMQA_SLURM_MEM_MB:-262144}
 GPUS=${ACTIONMQA_SLURM_GPUS:-4}
 GPU_TYPE=h100
+SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)/$(basename "${BASH_SOURCE[0]}")
 
 die() {
   echo "cluster.sh: $*" >&2
@@ -78,37 +89,38 @@ root_dir() {
   [ "${#SOCKET}" -lt 100 ] || die "root path too long for a unix socket: $SOCKET"
 }
 
-# Point $ETC/<name> at our file. A link of an earlier run whose target is gone is replaced;
-# anything else there (a site's own config, another live cluster) is left alone and fatal.
-link_conf() {
-  local name=$1 target=$ROOT/etc/$1 path=$ETC/$1
-  if [ -L "$path" ] && [ "$(readlink "$path")" = "$target" ]; then
-    :
-  elif [ -L "$path" ] && [ ! -e "$path" ]; then
-    ln -sfn "$target" "$path"
-  elif [ -e "$path" ] || [ -L "$path" ]; then
-    die "$path exists and is not this cluster's; not touching it"
-  else
-    ln -s "$target" "$path"
-  fi
-  echo "$path" >>"$ROOT/run/links"
+port_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# The first free port above $1.
+free_port_after() {
+  local port=$(($1 + 1))
+  while ! port_free "$port"; do
+    port=$((port + 1))
+  done
+  echo "$port"
 }
 
 write_conf() {
-  mkdir -p "$ROOT"/{etc,state/ctld,state/d,log,run,dev} "$ETC"
-  local i
-  for i in $(seq 0 $((GPUS - 1))); do
-    [ -c "$ROOT/dev/nvidia$i" ] || mknod "$ROOT/dev/nvidia$i" c 1 3
+  mkdir -p "$ROOT"/{etc,state/ctld,log,run}
+  local node i
+  : >"$ROOT/etc/gres.conf"
+  echo "AutoDetect=off" >>"$ROOT/etc/gres.conf"
+  for node in "${NODES[@]}"; do
+    mkdir -p "$ROOT/dev/$node" "$ROOT/state/d/$node"
+    for i in $(seq 0 $((GPUS - 1))); do
+      [ -c "$ROOT/dev/$node/nvidia$i" ] || mknod "$ROOT/dev/$node/nvidia$i" c 1 3
+    done
+    # Without File= (or with regular files) slurmd drops the GPUs; with character devices it
+    # grants them and sets CUDA_VISIBLE_DEVICES.
+    echo "NodeName=$node Name=gpu Type=$GPU_TYPE File=$ROOT/dev/$node/nvidia[0-$((GPUS - 1))]" >>"$ROOT/etc/gres.conf"
   done
-  # Without File= (or with regular files) slurmd drops the GPUs; with character devices it
-  # grants them and sets CUDA_VISIBLE_DEVICES.
-  printf 'AutoDetect=off\nNodeName=localhost Name=gpu Type=%s File=%s/dev/nvidia[0-%d]\n' \
-    "$GPU_TYPE" "$ROOT" $((GPUS - 1)) >"$ROOT/etc/gres.conf"
-  # Every task (batch script and job steps) leaves one line: what SLURM granted it, as seen
+  # Every task (batch scripts and job steps) leaves one line: what SLURM granted it, as seen
   # from inside the task.
   cat >"$ROOT/etc/task_prolog.sh" <<EOF
 #!/bin/sh
-echo "job=\$SLURM_JOB_ID step=\$SLURM_STEP_ID partition=\$SLURM_JOB_PARTITION" \\
+echo "job=\$SLURM_JOB_ID step=\$SLURM_STEP_ID node=\$SLURMD_NODENAME partition=\$SLURM_JOB_PARTITION" \\
   "CUDA_VISIBLE_DEVICES=\${CUDA_VISIBLE_DEVICES-unset}" >>"$ROOT/log/tasks.log"
 EOF
   chmod 755 "$ROOT/etc/task_prolog.sh"
@@ -118,6 +130,10 @@ EOF
   if getent ahostsv4 "$(hostname)" | awk '{print $1}' | grep -q '^127\.'; then
     comm="CommunicationParameters=NoCtldInAddrAny,NoInAddrAny"
   fi
+  local ctld_port n1_port n2_port
+  ctld_port=$(free_port_after $((${ACTIONMQA_SLURM_PORT:-16817} - 1)))
+  n1_port=$(free_port_after "$ctld_port")
+  n2_port=$(free_port_after "$n1_port")
   cat >"$ROOT/etc/slurm.conf" <<EOF
 # written by tests/slurm/cluster.sh; state under $ROOT
 ClusterName=actionmqa-test
@@ -127,14 +143,13 @@ AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$SOCKET
 $comm
-SlurmctldPort=6817
-SlurmdPort=6818
+SlurmctldPort=$ctld_port
 StateSaveLocation=$ROOT/state/ctld
-SlurmdSpoolDir=$ROOT/state/d
+SlurmdSpoolDir=$ROOT/state/d/%n
 SlurmctldPidFile=$ROOT/run/slurmctld.pidfile
-SlurmdPidFile=$ROOT/run/slurmd.pidfile
+SlurmdPidFile=$ROOT/run/slurmd-%n.pidfile
 SlurmctldLogFile=$ROOT/log/slurmctld.log
-SlurmdLogFile=$ROOT/log/slurmd.log
+SlurmdLogFile=$ROOT/log/slurmd-%n.log
 SlurmctldDebug=info
 SlurmdDebug=info
 ProctrackType=proctrack/linuxproc
@@ -152,13 +167,11 @@ ReturnToService=2
 MinJobAge=3600
 TaskProlog=$ROOT/etc/task_prolog.sh
 GresTypes=gpu
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM_MB Gres=gpu:$GPU_TYPE:$GPUS State=UNKNOWN
-PartitionName=cpu Nodes=localhost Default=YES MaxTime=INFINITE State=UP
-PartitionName=gpu Nodes=localhost Default=NO MaxTime=INFINITE State=UP
+NodeName=n1 NodeHostname=localhost NodeAddr=127.0.0.1 Port=$n1_port CPUs=$CPUS RealMemory=$MEM_MB Gres=gpu:$GPU_TYPE:$GPUS State=UNKNOWN
+NodeName=n2 NodeHostname=localhost NodeAddr=127.0.0.1 Port=$n2_port CPUs=$CPUS RealMemory=$MEM_MB Gres=gpu:$GPU_TYPE:$GPUS State=UNKNOWN
+PartitionName=cpu Nodes=n[1-2] Default=YES MaxTime=INFINITE State=UP
+PartitionName=gpu Nodes=n[1-2] Default=NO MaxTime=INFINITE State=UP
 EOF
-  : >"$ROOT/run/links"
-  link_conf slurm.conf
-  link_conf gres.conf
 }
 
 # Start a daemon in the foreground of a background process and record its PID.
@@ -169,18 +182,40 @@ spawn() {
   echo $! >"$ROOT/run/$name.pid"
 }
 
-port_free() {
-  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+namespace_pid() {
+  local pid
+  pid=$(cat "$ROOT/run/namespace.pid" 2>/dev/null) || die "no cluster started under $ROOT"
+  [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = sleep ] || die "the namespace of $ROOT is gone"
+  echo "$pid"
+}
+
+# (entering a mount namespace moves to its root: --wd keeps the working directory)
+in_namespace() {
+  nsenter --target "$(namespace_pid)" --mount --wd="$PWD" -- "$@"
 }
 
 do_start() {
   root_dir
-  local port
-  for port in 6817 6818; do
-    port_free "$port" || die "port $port is in use: another SLURM daemon is running here"
+  [ ! -s "$ROOT/run/namespace.pid" ] || die "$ROOT already has a started cluster; stop it first"
+  [ -d "$ETC" ] || die "$ETC does not exist (slurm-client creates it): nothing to mount the config over"
+  command -v unshare >/dev/null && command -v nsenter >/dev/null || die "needs unshare and nsenter (util-linux)"
+  mkdir -p "$ROOT/run" "$ROOT/log"
+  # The namespace lives as long as this process: `stop` ends it.
+  unshare --mount --propagation private sleep infinity </dev/null >/dev/null 2>&1 &
+  echo $! >"$ROOT/run/namespace.pid"
+  local i
+  for i in $(seq 1 50); do
+    [ "$(readlink "/proc/$!/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] && break
+    sleep 0.1
   done
-  [ ! -s "$ROOT/run/slurmctld.pid" ] || die "$ROOT already has a started cluster; stop it first"
+  in_namespace bash "$SELF" start-inside
+}
+
+# `start`, continued inside the namespace.
+do_start_inside() {
+  root_dir
   write_conf
+  mount --bind "$ROOT/etc" "$ETC"
 
   install -d -o munge -g munge -m 755 "$ROOT/munge"
   local as_munge=(setpriv --reuid=munge --regid=munge --init-groups)
@@ -196,34 +231,42 @@ do_start() {
   munge -S "$SOCKET" -n | unmunge -S "$SOCKET" >/dev/null || die "munge does not answer"
 
   spawn slurmctld slurmctld -D -f "$ETC/slurm.conf"
-  # -N: the node is "localhost" whatever `hostname` says
-  spawn slurmd slurmd -D -f "$ETC/slurm.conf" -N localhost
+  local node
+  for node in "${NODES[@]}"; do
+    # -N: this slurmd is node $node, whatever `hostname` says
+    spawn "slurmd-$node" slurmd -D -f "$ETC/slurm.conf" -N "$node"
+  done
 
   # (client commands retry for seconds when slurmctld is down: bound them, and give up as soon
   # as a daemon has died)
-  local state="" name deadline=$((SECONDS + 60))
+  local states="" name deadline=$((SECONDS + 60))
   while [ "$SECONDS" -lt "$deadline" ]; do
-    for name in munged slurmctld slurmd; do
+    for name in munged slurmctld slurmd-n1 slurmd-n2; do
       kill -0 "$(cat "$ROOT/run/$name.pid")" 2>/dev/null || {
         tail -n 20 "$ROOT/log/$name.out" >&2 || true
         die "$name exited (log: $ROOT/log/$name.out)"
       }
     done
-    state=$(timeout 5 sinfo -h -n localhost -o %T 2>/dev/null | head -1 || true)
-    [ "$state" = idle ] && break
+    states=$(timeout 5 sinfo -h -N -p cpu -o "%N=%T" 2>/dev/null | sort | tr '\n' ' ' || true)
+    [ "$states" = "n1=idle n2=idle " ] && break
     sleep 0.5
   done
-  if [ "$state" != idle ]; then
-    timeout 5 scontrol show node localhost >&2 || true
-    tail -n 20 "$ROOT/log/slurmctld.log" "$ROOT/log/slurmd.log" >&2 || true
-    die "node not idle after 60 s (state '$state')"
+  if [ "$states" != "n1=idle n2=idle " ]; then
+    timeout 5 scontrol show node >&2 || true
+    tail -n 20 "$ROOT/log/slurmctld.log" "$ROOT"/log/slurmd-n*.log >&2 || true
+    die "nodes not idle after 60 s (states: $states)"
   fi
-  # one real job step; --immediate: fail instead of queueing forever
-  timeout 60 srun --immediate=30 -p gpu --gpus=1 true || die "srun smoke test failed"
-  timeout 10 sinfo
+  # one real job step on both nodes; --immediate: fail instead of queueing forever
+  timeout 60 srun --immediate=30 -p gpu -N 2 --ntasks-per-node 1 --gres=gpu:1 true || die "srun smoke test failed"
+  timeout 10 sinfo -N
 }
 
-# Stop the process whose PID `start` recorded in $1, if it is still the daemon named $2.
+do_exec() {
+  root_dir
+  in_namespace "$@"
+}
+
+# Stop the process whose PID `start` recorded in $1, if it is still the program named $2.
 stop_recorded() {
   local file=$ROOT/run/$1.pid name=$2 pid
   [ -s "$file" ] || return 0
@@ -237,40 +280,38 @@ stop_recorded() {
 
 do_stop() {
   root_dir
-  if [ -s "$ROOT/run/slurmctld.pid" ]; then
+  if [ -s "$ROOT/run/slurmctld.pid" ] && namespace_pid >/dev/null 2>&1; then
     # jobs left by a failed run: their slurmstepd would outlive slurmd
     local jobs
-    jobs=$(timeout 10 squeue -h -o %i 2>/dev/null || true)
+    jobs=$(in_namespace timeout 10 squeue -h -o %i 2>/dev/null || true)
     if [ -n "$jobs" ]; then
       # shellcheck disable=SC2086
-      timeout 10 scancel $jobs || true
+      in_namespace timeout 10 scancel $jobs || true
       for _ in $(seq 1 50); do
-        [ -z "$(timeout 10 squeue -h -t running,completing -o %i 2>/dev/null || true)" ] && break
+        [ -z "$(in_namespace timeout 10 squeue -h -t running,completing -o %i 2>/dev/null || true)" ] && break
         sleep 0.2
       done
     fi
   fi
-  stop_recorded slurmd slurmd
+  stop_recorded slurmd-n1 slurmd
+  stop_recorded slurmd-n2 slurmd
   stop_recorded slurmctld slurmctld # saves its state first (1-2 s)
   stop_recorded munged munged
-  local path
-  if [ -f "$ROOT/run/links" ]; then
-    while read -r path; do
-      if [ -L "$path" ] && [ "$(readlink "$path")" = "$ROOT/etc/$(basename "$path")" ]; then
-        rm -f "$path"
-      fi
-    done <"$ROOT/run/links"
-    rm -f "$ROOT/run/links"
-  fi
+  stop_recorded namespace sleep # the last process in the namespace: its mount goes with it
   return 0
 }
 
 case "${1:-}" in
 install) do_install ;;
 start) do_start ;;
+start-inside) do_start_inside ;;
+exec)
+  shift
+  do_exec "$@"
+  ;;
 stop) do_stop ;;
 *)
-  echo "usage: $0 install|start|stop" >&2
+  echo "usage: $0 install|start|exec CMD...|stop" >&2
   exit 2
   ;;
 esac

@@ -1,8 +1,9 @@
 """Reading an answer off a model's EK100-MQA output, and scoring it (spec/llavaction.md §6.1).
 
-Two readings are kept side by side: upstream's ``process_raw_pred`` + exact text match, which
-the paper's numbers come from, and a strict letter reading, which cannot be fooled by a
-narration that happens to contain ``"X. "`` or a period.
+Two readings are kept side by side: upstream's (trailing commas stripped from a LLaVA model's
+output, then ``process_raw_pred``, then exact text match), which the paper's numbers come from,
+and a strict letter reading, which cannot be fooled by a narration that happens to contain
+``"X. "`` or a period.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "MQAPrediction",
     "parse_strict_letter",
     "parse_upstream",
+    "read_llava_output",
     "score_mqa_output",
     "score_option_text",
 ]
@@ -43,6 +45,16 @@ def parse_upstream(raw: str) -> str:
     if not matches:
         return raw
     return _FROM_FIRST_PERIOD.sub("", matches[-1])
+
+
+def read_llava_output(raw: str) -> str:
+    """``ek_eval.ensemble_llava_evaluation``'s reading of a LLaVA model's output, for MQA and two-stage alike.
+
+    ``pred.rstrip(',')`` first ("remove the trailing comma if there is one"), then
+    ``process_raw_pred``. Upstream's GPT path (``GPTInferenceAnnotator.run``) calls
+    ``process_raw_pred`` alone: use ``parse_upstream`` there.
+    """
+    return parse_upstream(raw.rstrip(","))
 
 
 def parse_strict_letter(raw: str, n_options: int) -> int | None:
@@ -74,10 +86,13 @@ class MQAPrediction:
     correct_strict: bool
 
 
-def score_mqa_output(record: Mapping[str, Any], raw_output: str) -> MQAPrediction:
+def score_mqa_output(
+    record: Mapping[str, Any], raw_output: str, *, strip_trailing_commas: bool = True
+) -> MQAPrediction:
     """Score one raw output against one benchmark record (``uid``, ``options``, ``answer_index``).
 
-    Options are lettered A.. in list order, as the prompt showed them.
+    Options are lettered A.. in list order, as the prompt showed them. ``strip_trailing_commas``:
+    read as upstream read its LLaVA models (``read_llava_output``); off, as it read GPT's answers.
     """
     uid = str(record.get("uid", ""))
     for key in ("options", "answer_index"):
@@ -87,7 +102,7 @@ def score_mqa_output(record: Mapping[str, Any], raw_output: str) -> MQAPredictio
     answer_index = int(record["answer_index"])
     if not 0 <= answer_index < len(options):
         raise InputError(None, f"MQA record {uid!r}: answer_index {answer_index} outside the options")
-    parsed_text = parse_upstream(raw_output)
+    parsed_text = read_llava_output(raw_output) if strip_trailing_commas else parse_upstream(raw_output)
     parsed_index = parse_strict_letter(raw_output, len(options))
     return MQAPrediction(
         uid=uid,

@@ -60,6 +60,14 @@ def format_config_errors(config_file_hint: str, errors: list[str]) -> str:
     return "\n  ".join([head, *errors])
 
 
+def variant_kind(spec: Mapping[str, Any]) -> str:
+    """``features`` (built-in classifiers), ``checkpoint`` (public weights) or ``ensemble``."""
+    for key, kind in (("feature_set", "features"), ("checkpoint", "checkpoint"), ("ensemble", "ensemble")):
+        if key in spec:
+            return kind
+    raise ValueError(f"a specialist variant needs feature_set, checkpoint or ensemble: {dict(spec)}")
+
+
 def reference_errors(config: Mapping[str, Any]) -> list[str]:
     """Cross-key problems a JSON schema cannot express: names that must refer to defined entries.
 
@@ -94,6 +102,20 @@ def reference_errors(config: Mapping[str, Any]) -> list[str]:
             f"{key}.specialist",
             f"'{name}' is not one of the specialist variants {variants}",
         )
+    kinds = {name: variant_kind(spec) for name, spec in config["specialist"]["variants"].items()}
+    for name, spec in config["specialist"]["variants"].items():
+        need(
+            kinds[name] == "features" or dataset == "ek100",
+            f"specialist.variants.{name}",
+            "public EK100 checkpoints and their ensembles need dataset ek100 (3,806-action label space)",
+        )
+        for i, member in enumerate(spec.get("ensemble", [])):
+            need(
+                kinds.get(member) == "checkpoint",
+                f"specialist.variants.{name}.ensemble[{i}]",
+                f"'{member}' is not a checkpoint variant"
+                f" {sorted(v for v, kind in kinds.items() if kind == 'checkpoint')}",
+            )
     references = {f"evaluate.models[{i}]": name for i, name in enumerate(config["evaluate"]["models"])}
     references |= {f"models.{k}.finetune": v["finetune"] for k, v in models.items() if "finetune" in v}
     for key, name in references.items():
@@ -118,6 +140,45 @@ def reference_errors(config: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def trained_models(config: Mapping[str, Any]) -> dict[str, str]:
+    """Every model the workflow trains (fine-tunes and the toy base), by name: its recipe file."""
+    from actionmqa.model.provenance import model_kind
+
+    recipes = {}
+    for name, spec in config["models"].items():
+        kind = model_kind(spec)
+        if kind == "finetune":
+            recipes[name] = spec["recipe"]
+        elif kind == "build":
+            recipes[name] = config["toy_base"]["recipe"]
+    return recipes
+
+
+def batch_split_errors(config: Mapping[str, Any]) -> list[str]:
+    """Each trained model's global batch split over its topology: it must divide evenly.
+
+    Reads the recipe files (paths relative to the working directory), so that a topology the
+    recipe does not fit fails when the workflow loads, not after a job waited in a queue.
+    """
+    from actionmqa.errors import InputError
+    from actionmqa.train.recipe import load_recipe
+    from actionmqa.train.topology import BatchSplitError, Topology, accumulation_steps
+
+    problems = []
+    for name, path in trained_models(config).items():
+        topology = Topology.of_model(config["models"][name])
+        try:
+            recipe = load_recipe(Path(path))
+            accumulation_steps(
+                recipe.global_batch_size, topology.world_size, recipe.per_device_train_batch_size
+            )
+        except InputError as exc:
+            problems.append(f"config key 'models.{name}': recipe {exc}")
+        except BatchSplitError as exc:
+            problems.append(f"config key 'models.{name}': {topology.describe()} with recipe {path}: {exc}")
+    return problems
+
+
 def hub_sources(config: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     """Every Hugging Face download the config asks for, by config key: hub models and, for a
     real-data run, the benchmark sources."""
@@ -135,8 +196,9 @@ def hub_sources(config: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 
 def unpinned_downloads(config: Mapping[str, Any]) -> list[str]:
     """Downloads whose bytes the config does not fix: hub revisions that are not a 40-hex commit
-    (a branch moves), and EK100 annotation files without a sha256. ``frozen: true`` makes these
-    errors; otherwise the workflow prints them as warnings at every start.
+    (a branch moves), and released specialist checkpoints and EK100 annotation files without a
+    sha256. ``frozen: true`` makes these errors; otherwise the workflow prints them as warnings at
+    every start.
 
     Runs after the schema's defaults are filled in, so every section is present.
     """
@@ -149,6 +211,7 @@ def unpinned_downloads(config: Mapping[str, Any]) -> list[str]:
         for key, spec in hub_sources(config).items()
         if not is_commit(spec["revision"])
     ]
+    problems += unpinned_checkpoints(config)
     if config["dataset"] == "ek100":
         pinned = set(KNOWN_SHA256) | set(config["annotations"]["sha256"])
         problems += [
@@ -158,3 +221,21 @@ def unpinned_downloads(config: Mapping[str, Any]) -> list[str]:
             if name not in pinned
         ]
     return problems
+
+
+def unpinned_checkpoints(config: Mapping[str, Any]) -> list[str]:
+    """Released specialist checkpoints a variant uses without a sha256 pin: their publishers give
+    only an md5 prefix (checked on download), and no full checksum could be found upstream."""
+    from actionmqa.specialist.released.zoo import RELEASES
+
+    used = sorted(
+        {spec["checkpoint"] for spec in config["specialist"]["variants"].values() if "checkpoint" in spec}
+    )
+    pinned = config["specialist"]["checkpoint_sha256"]
+    return [
+        f"config key 'specialist.checkpoint_sha256.{name}': {RELEASES[name].title} is published with"
+        f" only an md5 prefix ({RELEASES[name].md5_prefix}) and no full checksum, so it downloads"
+        " checked against that prefix only (fetch_specialist_checkpoint logs its sha256: pin that)"
+        for name in used
+        if name not in pinned
+    ]

@@ -6,12 +6,24 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+#: A CSV's header is its line 1, so its first data row (index 0) is line 2.
+CSV_FIRST_DATA_LINE = 2
+
+
+def csv_line(data_row: int) -> int:
+    """The line an editor shows for a CSV's 0-based data row (the index tables are keyed by here).
+
+    Exact for files with one record per line, which ``ek100.csvfields.read_table`` enforces.
+    """
+    return int(data_row) + CSV_FIRST_DATA_LINE
+
 
 class InputError(ValueError):
-    """Malformed or missing input: names the file, the row or key, and what was expected.
+    """Malformed or missing input: names the file, the line or record, the key, and what was expected.
 
-    ``row`` is the 0-based data-row index (header excluded) for tables and the 1-based line
-    number for JSONL, as stated in the message.
+    ``line`` is the 1-based line of the file as an editor numbers it (for a CSV data row, see
+    ``csv_line``). ``row`` locates a record in a file without lines (a parquet row, a JSON list
+    item: 0-based).
     """
 
     def __init__(
@@ -19,22 +31,36 @@ class InputError(ValueError):
         path: str | Path | None,
         problem: str,
         *,
+        line: int | None = None,
         row: int | str | None = None,
         key: str | None = None,
     ) -> None:
         self.path = None if path is None else str(path)
+        self.line = line
         self.row = row
         self.key = key
         self.problem = problem
         where = []
         if self.path is not None:
             where.append(self.path)
+        if line is not None:
+            where.append(f"line {line}")
         if row is not None:
             where.append(f"row {row}")
         if key is not None:
             where.append(f"key '{key}'")
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {problem}" if prefix else problem)
+
+    def located(self, *, path: str | Path | None = None, key: str | None = None) -> InputError:
+        """The same problem at the same line or record, with ``path`` or ``key`` filled in."""
+        return InputError(
+            self.path if path is None else path,
+            self.problem,
+            line=self.line,
+            row=self.row,
+            key=self.key if key is None else key,
+        )
 
 
 def invalid_model(path: str | Path, exc: ValidationError, top_level: str | None = None) -> InputError:

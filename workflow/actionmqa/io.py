@@ -126,14 +126,19 @@ def _jsonl_lines(path: str | Path) -> Iterator[tuple[int, str]]:
 
 def read_jsonl(path: str | Path) -> list[Any]:
     """Read a JSONL file; a malformed line raises an error naming the file and line."""
+    return [record for _, record in read_jsonl_lines(path)]
+
+
+def read_jsonl_lines(path: str | Path) -> list[tuple[int, Any]]:
+    """Each record of a JSONL file with its 1-based line number, for errors about its content."""
     from actionmqa.errors import InputError
 
     records = []
     for lineno, line in _jsonl_lines(path):
         try:
-            records.append(json.loads(line))
+            records.append((lineno, json.loads(line)))
         except json.JSONDecodeError as exc:
-            raise InputError(path, f"line {lineno} is not valid JSON ({exc.msg})") from exc
+            raise InputError(path, f"not valid JSON ({exc.msg})", line=lineno) from exc
     return records
 
 
@@ -143,7 +148,7 @@ TOP_LEVEL = "(top level)"
 
 def read_jsonl_models(path: str | Path, model: type[ModelT], what: str) -> Iterator[tuple[int, ModelT]]:
     """Each line of a JSONL file as a validated ``model``, with its line number; a line that is not
-    valid JSON or not a valid ``what`` raises ``InputError`` naming the file and line (``row``)."""
+    valid JSON or not a valid ``what`` raises ``InputError`` naming the file and line."""
     from pydantic import ValidationError
 
     from actionmqa.errors import InputError
@@ -152,7 +157,7 @@ def read_jsonl_models(path: str | Path, model: type[ModelT], what: str) -> Itera
         try:
             record = model.model_validate(json.loads(line))
         except (json.JSONDecodeError, ValidationError) as exc:
-            raise InputError(path, f"not a valid {what}: {exc}", row=lineno) from exc
+            raise InputError(path, f"not a valid {what}: {exc}", line=lineno) from exc
         yield lineno, record
 
 
@@ -183,7 +188,17 @@ def read_yaml_model(path: str | Path, model: type[ModelT], what: str) -> ModelT:
 
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
     """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
+    return hash_file(path, "sha256", chunk_size)
+
+
+def md5_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
+    """Hex md5 of a file's bytes (what some publishers give as a checksum)."""
+    return hash_file(path, "md5", chunk_size)
+
+
+def hash_file(path: str | Path, algorithm: str, chunk_size: int = 1 << 20) -> str:
+    """Hex digest of a file's bytes with a ``hashlib`` algorithm."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         while chunk := handle.read(chunk_size):
             digest.update(chunk)

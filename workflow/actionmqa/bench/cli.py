@@ -131,26 +131,26 @@ def _load(args: argparse.Namespace) -> tuple[BenchmarkAdapter, list[Question]]:
 
 def read_outputs(path: Path, questions: list[Question]) -> dict[str, str]:
     """``{id: output}`` from OUTPUTS.jsonl; bad lines, repeats and unknown ids name the line."""
-    from actionmqa.io import read_jsonl
+    from actionmqa.io import read_jsonl_lines
 
     known = {q.id for q in questions}
     outputs: dict[str, str] = {}
     try:
-        lines = read_jsonl(path)
+        lines = read_jsonl_lines(path)
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
-    for lineno, line in enumerate(lines, start=1):
+    for lineno, line in lines:
         if (
             not isinstance(line, dict)
             or not isinstance(line.get("id"), str)
             or not isinstance(line.get("output"), str)
         ):
-            raise InputError(path, 'expected {"id": str, "output": str}', row=lineno)
+            raise InputError(path, 'expected {"id": str, "output": str}', line=lineno)
         qid = line["id"]
         if qid in outputs:
-            raise InputError(path, "repeated id", row=lineno, key=qid)
+            raise InputError(path, "repeated id", line=lineno, key=qid)
         if qid not in known:
-            raise InputError(path, "id is not a question of this benchmark", row=lineno, key=qid)
+            raise InputError(path, "id is not a question of this benchmark", line=lineno, key=qid)
         outputs[qid] = line["output"]
     return outputs
 

@@ -79,14 +79,16 @@ def parse_srt(path: Path) -> tuple[SubtitleLine, ...]:
     position but the later text, because lmms-eval stores blocks in a dict keyed by the span.
     """
     blocks: dict[tuple[float, float], str] = {}
-    for number, block in enumerate(path.read_text(encoding="utf-8").split("\n\n")):
+    first_line = 1  # of the current block, in the file
+    for block in path.read_text(encoding="utf-8").split("\n\n"):
         lines = block.split("\n")
+        block_start, first_line = first_line, first_line + len(lines) + 1
         if not block.strip() or len(lines) < 3:
             continue
         try:
             start, end = (srt_seconds(t.strip()) for t in lines[1].split(" --> "))
         except ValueError:
-            raise InputError(path, f"bad SRT time line {lines[1]!r}", row=number) from None
+            raise InputError(path, f"bad SRT time line {lines[1]!r}", line=block_start + 1) from None
         blocks[(start, end)] = " ".join(lines[2:])
     return tuple(SubtitleLine(start, end, text) for (start, end), text in blocks.items())
 

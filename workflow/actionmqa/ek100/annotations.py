@@ -1,8 +1,8 @@
 """Validated EK100 annotation tables (spec/benchmarks.md §3.2) and the directory that holds them.
 
-Every loader fails on the first bad cell with an ``InputError`` naming file, 0-based data row and
-column. Segment tables keep the CSV's row order and a RangeIndex equal to the data-row index,
-because specialist prediction files are keyed by ``str(row index)``.
+Every loader fails on the first bad cell with an ``InputError`` naming file, line (the header is
+line 1) and column. Segment tables keep the CSV's row order and a RangeIndex equal to the 0-based
+data-row index, because specialist prediction files are keyed by ``str(row index)``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from actionmqa.ek100.schema import (
     VIDEO_INFO_FILE,
 )
 from actionmqa.ek100.timestamps import parse_timestamp
-from actionmqa.errors import InputError
+from actionmqa.errors import InputError, csv_line
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,7 +64,7 @@ def _parse_timing(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         raise InputError(
             path,
             f"stop {frame.at[row, 'stop_timestamp']} is not after start {frame.at[row, 'start_timestamp']}",
-            row=row,
+            line=csv_line(row),
             key="stop_timestamp",
         )
     for column in ("start_frame", "stop_frame"):
@@ -91,7 +91,7 @@ def _require_prefix(frame: pd.DataFrame, path: Path, column: str, owner: str) ->
         raise InputError(
             path,
             f"{frame.at[row, column]!r} does not start with its {owner} {frame.at[row, owner]!r} + '_'",
-            row=row,
+            line=csv_line(row),
             key=column,
         )
 
@@ -113,7 +113,7 @@ def _parse_labels(frame: pd.DataFrame, path: Path) -> None:
             path,
             f"{len(frame.at[row, 'all_noun_classes'])} classes for "
             f"{len(frame.at[row, 'all_nouns'])} nouns {frame.at[row, 'all_nouns']}",
-            row=row,
+            line=csv_line(row),
             key="all_noun_classes",
         )
     first_class = frame["all_noun_classes"].map(lambda classes: classes[0] if classes else None)
@@ -123,7 +123,7 @@ def _parse_labels(frame: pd.DataFrame, path: Path) -> None:
             path,
             f"noun_class {frame.at[row, 'noun_class']} is not the first item of "
             f"all_noun_classes {frame.at[row, 'all_noun_classes']}",
-            row=row,
+            line=csv_line(row),
             key="noun_class",
         )
     frame["vn"] = frame["verb_class"].astype(str) + ":" + frame["noun_class"].astype(str)
@@ -204,7 +204,10 @@ def load_video_info(path: Path) -> pd.DataFrame:
     row = cf.first_row(~frame["resolution"].str.fullmatch(r"[1-9][0-9]*x[1-9][0-9]*"))
     if row is not None:
         raise InputError(
-            path, f"expected WIDTHxHEIGHT, got {frame.at[row, 'resolution']!r}", row=row, key="resolution"
+            path,
+            f"expected WIDTHxHEIGHT, got {frame.at[row, 'resolution']!r}",
+            line=csv_line(row),
+            key="resolution",
         )
     return frame
 
@@ -249,8 +252,17 @@ class AnnotationSet:
     tail_nouns: list[int]
 
     def split(self, name: str) -> pd.DataFrame:
-        """A loaded split; absent ones name the file that would have provided them."""
+        """A loaded split with segments; an absent or header-only one names its file.
+
+        Every stage that asks for a split works on its segments, so an empty one would only yield
+        an empty benchmark, mixture or prediction file. (``splits`` holds the empty ones too.)
+        """
         if name in self.splits:
+            if self.splits[name].empty:
+                raise InputError(
+                    self.root / SPLIT_FILES[name],
+                    f"split '{name}' has no segments, only the header line; expected at least one row",
+                )
             return self.splits[name]
         if name in SPLIT_FILES:
             raise InputError(

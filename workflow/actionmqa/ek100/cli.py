@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from actionmqa.download import add_fetch_file_verb, add_policy_arguments, policy_from_args
 from actionmqa.ek100.fetch import DEFAULT_BASE_URL, DEFAULT_FILES
 from actionmqa.errors import InputError
 
@@ -22,7 +23,8 @@ def _add_dir_and_out(parser: argparse.ArgumentParser, out_help: str) -> None:
 
 
 def register(stages: Any) -> None:
-    """Add the ``data`` stage: ``validate``, ``labels``, ``fetch``, ``check-videos``, ``fetch-videos``."""
+    """Add the ``data`` stage: ``validate``, ``labels``, ``fetch``, ``fetch-file``, ``check-videos``,
+    ``fetch-videos``."""
     stage = stages.add_parser("data", help="EK100 annotations: fetch, validate, label map")
     verbs = stage.add_subparsers(dest="verb", required=True, metavar="VERB")
 
@@ -55,7 +57,10 @@ def register(stages: Any) -> None:
     fetch.add_argument(
         "--require-sha256", action="store_true", help="refuse a file without a pinned sha256 (frozen runs)"
     )
+    add_policy_arguments(fetch)
     fetch.set_defaults(func=_fetch)
+
+    add_fetch_file_verb(verbs)
 
     for verb, text in (
         ("check-videos", "check that every video the segment CSVs need is in the official layout"),
@@ -82,7 +87,7 @@ def register(stages: Any) -> None:
                 default=TABLES_URL,
                 help="data/ of epic-kitchens-download-scripts (splits, md5)",
             )
-            videos.add_argument("--timeout", type=float, default=60.0, help="seconds per network read")
+            add_policy_arguments(videos)
         videos.set_defaults(func=_videos, download=verb == "fetch-videos")
 
 
@@ -118,7 +123,14 @@ def _fetch(args: argparse.Namespace) -> None:
         pins[name] = digest.lower()
     if args.no_verify and args.require_sha256:
         raise InputError(None, "--no-verify and --require-sha256 contradict each other")
-    fetch_annotations(args.base_url, args.files, args.out, pins, require_sha256=args.require_sha256)
+    fetch_annotations(
+        args.base_url,
+        args.files,
+        args.out,
+        pins,
+        policy=policy_from_args(args),
+        require_sha256=args.require_sha256,
+    )
 
 
 def _videos(args: argparse.Namespace) -> None:
@@ -135,7 +147,7 @@ def _videos(args: argparse.Namespace) -> None:
             epic_55_url=args.epic_55_url,
             epic_100_url=args.epic_100_url,
             tables_url=args.tables_url,
-            timeout=args.timeout,
+            policy=policy_from_args(args),
         )
     report |= check_videos(args.video_root, needed)
     write_json(args.out, report)

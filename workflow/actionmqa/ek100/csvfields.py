@@ -4,7 +4,8 @@ EK100 tables are hand-curated. A silent coercion (pandas turning "" into NaN, an
 field becoming the index, a duplicated header renamed "x.1") would surface much later as a wrong
 benchmark item, so tables are read with the ``csv`` module, exactly as upstream LLaVAction reads
 them: the 0-based record number after the header is the row index that prediction files key on.
-Rows in every message are that 0-based data-row index.
+Messages name the line an editor shows instead (``errors.csv_line``: the header is line 1, data
+row 0 is line 2); one record per line keeps the two in step.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from actionmqa.errors import InputError
+from actionmqa.errors import InputError, csv_line
 
 _COUNT = re.compile(r"[0-9]+")
 
@@ -30,10 +31,21 @@ _PARSE_ERRORS = (ValueError, TypeError, SyntaxError, MemoryError, RecursionError
 
 
 def _read_records(path: Path) -> list[list[str]]:
+    """Every record; one that runs over several lines (a line break inside quotes) is an error."""
     # utf-8-sig: a spreadsheet's byte-order mark must not become part of the first column's name.
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
-            return list(csv.reader(handle, strict=True))
+            reader = csv.reader(handle, strict=True)
+            records = []
+            for record in reader:
+                if reader.line_num != len(records) + 1:
+                    raise InputError(
+                        path,
+                        "a quoted field holds a line break; expected one record per line",
+                        line=len(records) + 1,
+                    )
+                records.append(record)
+            return records
     except FileNotFoundError as exc:
         raise InputError(path, "file not found") from exc
     except UnicodeDecodeError as exc:
@@ -82,7 +94,7 @@ def read_table(path: Path, columns: Sequence[str]) -> pd.DataFrame:
     rows = records[1:]
     for row, fields in enumerate(rows):
         if len(fields) != len(columns):
-            raise InputError(path, f"has {len(fields)} fields, expected {len(columns)}", row=row)
+            raise InputError(path, f"has {len(fields)} fields, expected {len(columns)}", line=csv_line(row))
     return pd.DataFrame.from_records(rows, columns=list(columns)).astype(str)
 
 
@@ -111,7 +123,7 @@ def require_nonempty(frame: pd.DataFrame, path: Path, columns: Sequence[str]) ->
     for column in columns:
         row = first_row(frame[column].str.strip() == "")
         if row is not None:
-            raise InputError(path, "empty value; this column is required", row=row, key=column)
+            raise InputError(path, "empty value; this column is required", line=csv_line(row), key=column)
 
 
 def parse_column(
@@ -128,7 +140,9 @@ def parse_column(
         try:
             values.append(parse(text))
         except _PARSE_ERRORS as exc:
-            raise InputError(path, f"expected {expected}, got {text!r}", row=row, key=column) from exc
+            raise InputError(
+                path, f"expected {expected}, got {text!r}", line=csv_line(row), key=column
+            ) from exc
     return pd.Series(values, index=frame.index, dtype=dtype, name=column)
 
 
@@ -160,11 +174,12 @@ def list_parser(item_type: type) -> Callable[[str], list[Any]]:
 
 
 def require_unique(values: pd.Series, path: Path, key: str) -> None:
-    """No value may repeat; the error names the repeat's row and the row it first appeared in."""
+    """No value may repeat; the error names the repeat's line and the line it first appeared on."""
     position = _first_position(values.duplicated())
     if position is not None:
         value, row = _cell(values, position)
-        raise InputError(path, f"{value!r} repeats row {first_row(values == value)}", row=row, key=key)
+        first = csv_line(first_row(values == value))
+        raise InputError(path, f"{value!r} repeats line {first}", line=csv_line(row), key=key)
 
 
 def require_below(values: pd.Series, path: Path, key: str, limit: int) -> None:
@@ -172,7 +187,7 @@ def require_below(values: pd.Series, path: Path, key: str, limit: int) -> None:
     position = _first_position((values < 0) | (values >= limit))
     if position is not None:
         value, row = _cell(values, position)
-        raise InputError(path, f"{value} is outside [0, {limit})", row=row, key=key)
+        raise InputError(path, f"{value} is outside [0, {limit})", line=csv_line(row), key=key)
 
 
 def require_member(values: pd.Series, allowed: Collection[Any], path: Path, key: str, table: str) -> None:
@@ -180,4 +195,4 @@ def require_member(values: pd.Series, allowed: Collection[Any], path: Path, key:
     position = _first_position(~values.isin(list(allowed)))
     if position is not None:
         value, row = _cell(values, position)
-        raise InputError(path, f"{value!r} is not in {table}", row=row, key=key)
+        raise InputError(path, f"{value!r} is not in {table}", line=csv_line(row), key=key)

@@ -1,19 +1,18 @@
 """Download EK100 annotation files from a pinned commit of their GitHub repository, sha256-checked.
 
 The label space and the benchmark's row keys depend on these exact bytes, so a file whose hash
-differs from the pinned one is never left where a later rule would read it.
+differs from the pinned one is never left where a later rule would read it. Each file goes
+through :func:`actionmqa.download.fetch_file` (retried, resumed, verified).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
+from actionmqa.download import RetryPolicy, fetch_file
 from actionmqa.ek100.schema import (
     NOUN_CLASSES_FILE,
     SPLIT_FILES,
@@ -24,7 +23,6 @@ from actionmqa.ek100.schema import (
     VIDEO_INFO_FILE,
 )
 from actionmqa.errors import InputError
-from actionmqa.io import atomic_open, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +63,6 @@ DEFAULT_FILES: tuple[str, ...] = (
     TEST_TIMESTAMPS_FILE,
 )
 
-_CHUNK = 1 << 20
-
 
 def _relative_name(name: str) -> PurePosixPath:
     """A repository path such as ``EPIC_100_train.csv``; nothing that could escape ``out_dir``."""
@@ -76,47 +72,18 @@ def _relative_name(name: str) -> PurePosixPath:
     return relative
 
 
-def download_checked(
-    url: str, target: Path, expected: str | None, timeout: float, *, algorithm: str = "sha256"
-) -> str:
-    """Stream ``url`` to ``target`` atomically; a digest other than ``expected`` keeps nothing.
-
-    Returns the file's digest (hex) under ``algorithm``.
-    """
-    digest = hashlib.new(algorithm)
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, atomic_open(target, "wb") as out:
-            while chunk := response.read(_CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-            actual = digest.hexdigest()
-            if expected is not None and actual != expected.lower():
-                # Raised inside atomic_open: the temporary file is removed, nothing takes the target's place.
-                raise InputError(
-                    target,
-                    f"{algorithm} mismatch for {url}: expected {expected}, got {actual}; file not kept",
-                )
-        return actual
-    except urllib.error.HTTPError as exc:
-        raise InputError(url, f"download failed: HTTP {exc.code} {exc.reason}") from exc
-    except urllib.error.URLError as exc:
-        raise InputError(url, f"download failed: {exc.reason}") from exc
-    except (TimeoutError, ConnectionError) as exc:
-        raise InputError(url, f"download failed: {type(exc).__name__} {exc}") from exc
-
-
 def fetch_annotations(
     base_url: str,
     files: Sequence[str],
     out_dir: Path,
     sha256: Mapping[str, str],
     *,
-    timeout: float = 60.0,
+    policy: RetryPolicy | None = None,
     require_sha256: bool = False,
 ) -> dict[str, str]:
     """Download ``files`` from ``base_url`` into ``out_dir``, checking each against ``sha256`` where given.
 
-    A file already present with the expected hash is kept as is, so an interrupted run resumes.
+    A file already present with the expected hash is kept as is, and a partial one is resumed.
     A file without a known hash downloads with a warning that gives its hash to pin, or, with
     ``require_sha256`` (a frozen run), is refused before anything is fetched. Returns
     ``{file: sha256}`` of every file.
@@ -133,22 +100,16 @@ def fetch_annotations(
     digests: dict[str, str] = {}
     for name in files:
         relative = _relative_name(name)
-        target = out_dir.joinpath(*relative.parts)
-        expected = sha256.get(name)
-        if expected is not None and target.is_file() and sha256_file(target) == expected.lower():
-            log.info("%s already present with the expected sha256", target)
-            digests[name] = expected.lower()
-            continue
         url = f"{base_url.rstrip('/')}/{quote(str(relative))}"
-        log.info("downloading %s", url)
-        digests[name] = download_checked(url, target, expected, timeout)
-        if expected is None:
+        result = fetch_file(url, out_dir.joinpath(*relative.parts), sha256=sha256.get(name), policy=policy)
+        digests[name] = result.sha256
+        if not result.verified:
             log.warning(
                 "%s has no known sha256, so it was not verified; it is %s: pin it under config key"
                 " 'annotations.sha256' (%s: %s) so later runs check it",
                 name,
-                digests[name],
+                result.sha256,
                 name,
-                digests[name],
+                result.sha256,
             )
     return digests

@@ -121,7 +121,7 @@ class LabelMap:
         except json.JSONDecodeError as exc:
             raise InputError(path, f"not valid JSON ({exc.msg}, line {exc.lineno})") from exc
         except InputError as exc:
-            raise InputError(path, exc.problem, row=exc.row, key=exc.key) from exc
+            raise exc.located(path=path) from exc
 
 
 def narration_pools(segments: pd.DataFrame) -> dict[str, tuple[str, ...]]:

@@ -11,8 +11,9 @@ University of Bristol data repository:
 
 and check each against the scripts' ``data/md5.csv`` (``md5,file_remote_path,version`` with
 version ``55`` or ``100``). Videos are hundreds of GB, so a file already in place is kept
-without re-hashing; downloads go to a temporary sibling and are renamed only once their md5
-matches, so a present file is a finished one.
+without re-hashing; each download goes through :func:`actionmqa.download.fetch_file`: retried,
+resumed from ``<video>.MP4.part`` after a cut or a killed job, and renamed into place only once
+its md5 matches, so a present file is a finished one.
 """
 
 from __future__ import annotations
@@ -21,14 +22,13 @@ import csv
 import hashlib
 import io
 import logging
-import urllib.error
-import urllib.request
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
-from tqdm import tqdm
-
+from actionmqa.download import RetryPolicy, fetch_file
 from actionmqa.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -102,15 +102,23 @@ def check_videos(root: Path, videos: Iterable[Video]) -> dict[str, Any]:
 # ---------------------------------------------------------------- download
 
 
-def _read_csv(url: str, columns: Sequence[str], timeout: float) -> tuple[list[dict[str, str]], str]:
-    """Rows of a small remote CSV (``file://`` works for a local checkout) and its sha256."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            data = response.read()
-    except urllib.error.HTTPError as exc:
-        raise InputError(url, f"download failed: HTTP {exc.code} {exc.reason}") from exc
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-        raise InputError(url, f"download failed: {getattr(exc, 'reason', exc)}") from exc
+def _read_bytes(url: str, policy: RetryPolicy | None) -> bytes:
+    """A small remote file's bytes, fetched as every download is (``file://`` reads a local checkout)."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        try:
+            return Path(unquote(parsed.path)).read_bytes()
+        except OSError as exc:
+            raise InputError(url, f"cannot read ({exc.strerror})") from exc
+    with tempfile.TemporaryDirectory() as scratch:
+        return fetch_file(url, Path(scratch) / Path(parsed.path).name, policy=policy).path.read_bytes()
+
+
+def _read_csv(
+    url: str, columns: Sequence[str], policy: RetryPolicy | None
+) -> tuple[list[dict[str, str]], str]:
+    """Rows of a small remote CSV and its sha256."""
+    data = _read_bytes(url, policy)
     reader = csv.DictReader(io.StringIO(data.decode("utf-8")))
     absent = [c for c in columns if c not in (reader.fieldnames or [])]
     if absent:
@@ -119,12 +127,12 @@ def _read_csv(url: str, columns: Sequence[str], timeout: float) -> tuple[list[di
 
 
 def read_tables(
-    tables_url: str, timeout: float = 60.0
+    tables_url: str, policy: RetryPolicy | None = None
 ) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """``({video_id: EPIC-55 split}, {remote path: md5}, {table: sha256})`` from the scripts' data."""
     base = tables_url.rstrip("/")
-    split_rows, split_sha = _read_csv(f"{base}/{SPLITS_FILE}", ("video_id", "split"), timeout)
-    md5_rows, md5_sha = _read_csv(f"{base}/{MD5_FILE}", ("md5", "file_remote_path", "version"), timeout)
+    split_rows, split_sha = _read_csv(f"{base}/{SPLITS_FILE}", ("video_id", "split"), policy)
+    md5_rows, md5_sha = _read_csv(f"{base}/{MD5_FILE}", ("md5", "file_remote_path", "version"), policy)
     splits = {row["video_id"]: row["split"] for row in split_rows}
     md5 = {row["file_remote_path"]: row["md5"] for row in md5_rows if row["version"] in ("55", "100")}
     return splits, md5, {SPLITS_FILE: split_sha, MD5_FILE: md5_sha}
@@ -140,13 +148,6 @@ def remote_path(participant_id: str, video_id: str, epic_55_splits: Mapping[str,
     return f"videos/{split}/{participant_id}/{video_id}.MP4"
 
 
-def _download_md5(url: str, target: Path, expected: str | None, timeout: float) -> None:
-    # The annotation fetcher's atomic, hash-checked download, with the tables' md5.
-    from actionmqa.ek100.fetch import download_checked
-
-    download_checked(url, target, expected, timeout, algorithm="md5")
-
-
 def download_videos(
     root: Path,
     videos: Iterable[Video],
@@ -154,9 +155,12 @@ def download_videos(
     epic_55_url: str = EPIC_55_URL,
     epic_100_url: str = EPIC_100_URL,
     tables_url: str = TABLES_URL,
-    timeout: float = 60.0,
+    policy: RetryPolicy | None = None,
 ) -> dict[str, Any]:
-    """Fetch every needed video that ``root`` lacks into the official layout, md5-checked."""
+    """Fetch every needed video that ``root`` lacks into the official layout, md5-checked.
+
+    A video cut off (or killed) part-way resumes from its ``.part`` file on the next call.
+    """
     root = Path(root)
     videos = sorted(set(videos))
     todo = [v for v in videos if not video_path(root, *v).is_file()]
@@ -165,16 +169,20 @@ def download_videos(
     unverified: list[str] = []
     tables: dict[str, str] = {}
     if todo:
-        splits, md5, tables = read_tables(tables_url, timeout)
-        for participant_id, video_id in tqdm(todo, desc="videos", unit="video"):
+        splits, md5, tables = read_tables(tables_url, policy)
+        for number, (participant_id, video_id) in enumerate(todo, start=1):
             remote = remote_path(participant_id, video_id, splits)
             base = epic_100_url if is_extension(video_id) else epic_55_url
             expected = md5.get(remote)
             if expected is None:
                 unverified.append(video_id)
                 log.warning("%s: no md5 in %s; downloading it unverified", remote, MD5_FILE)
-            _download_md5(
-                f"{base.rstrip('/')}/{remote}", video_path(root, participant_id, video_id), expected, timeout
+            log.info("video %d of %d: %s", number, len(todo), video_id)
+            fetch_file(
+                f"{base.rstrip('/')}/{remote}",
+                video_path(root, participant_id, video_id),
+                md5=expected,
+                policy=policy,
             )
             downloaded.append(video_id)
     return {"downloaded": downloaded, "unverified": unverified, "tables_sha256": tables}

@@ -2,8 +2,9 @@
 
 Upstream's request: the system prompt is the time instruction plus the MQA prompt, the user
 turn is empty text and the frames, the reply a structured ``{answer}`` at temperature 0, read
-with ``process_raw_pred``. Requests go through :mod:`actionmqa.teacher`, so every reply is
-cached on disk and a rerun costs nothing; the answers are scored as ``eval mqa`` scores them.
+with ``process_raw_pred`` alone (its LLaVA path strips trailing commas first; this one does not).
+Requests go through :mod:`actionmqa.teacher`, so every reply is cached on disk and a rerun costs
+nothing; the answers are otherwise scored as ``eval mqa`` scores them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tqdm import tqdm
 from actionmqa.evaluate.answering import batched
 from actionmqa.evaluate.clips import ClipSource, clips_for, in_order
 from actionmqa.evaluate.mqa import check_unique_uids, clip_request, prediction, summarise
+from actionmqa.evaluate.runner import UNIT
 from actionmqa.io import sha256_file, write_json, write_jsonl
 from actionmqa.mqa.records import MQARecord, read_benchmark
 from actionmqa.prompts import gpt_benchmark_system_prompt
@@ -59,7 +61,8 @@ def run_api(job: APIJob, client: TeacherClient | None = None) -> dict[str, Any]:
         replies = client.map(api_request(record, frames) for record, frames in batch)
         for (record, _), reply in zip(batch, replies, strict=True):
             assert isinstance(reply, MQAResponse)
-            rows.append(prediction(record, reply.answer, None))
+            # upstream read GPT's answers with process_raw_pred alone, commas and all
+            rows.append(prediction(record, reply.answer, None, strip_trailing_commas=False))
     rows = in_order(rows, [record.uid for record in records], "uid")
     summary = {
         **summarise(rows),
@@ -69,8 +72,9 @@ def run_api(job: APIJob, client: TeacherClient | None = None) -> dict[str, Any]:
         "clipped": len(reader.stats.clipped),
         "benchmark": str(job.benchmark),
         "benchmark_sha256": sha256_file(job.benchmark),
+        "unit": UNIT,
     }
     write_jsonl(job.predictions, rows)
     write_json(job.summary, summary)
-    log.info("%s on %d questions: accuracy %.4f", client.config.model, summary["n"], summary["accuracy"])
+    log.info("%s on %d questions: accuracy %.2f%%", client.config.model, summary["n"], summary["accuracy"])
     return summary

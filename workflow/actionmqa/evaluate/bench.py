@@ -16,17 +16,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from actionmqa.bench import ADAPTERS, BenchmarkAdapter, ParseMode, PromptStyle, Question, make_adapter
 from actionmqa.bench.base import evaluate
 from actionmqa.bench.records import SampleResult
 from actionmqa.bench.scoring import Summary
-from actionmqa.evaluate.answering import answer_all, chat_sample
+from actionmqa.evaluate.answering import chat_sample
 from actionmqa.evaluate.bench_frames import sample_question_video
 from actionmqa.evaluate.generation import Generate, GreedyGenerator
-from actionmqa.evaluate.loading import load_model
-from actionmqa.io import write_json, write_jsonl
+from actionmqa.evaluate.loading import LoadedModel
+from actionmqa.evaluate.runner import (
+    Answerer,
+    EvalTask,
+    Finished,
+    Record,
+    Seen,
+    answerers_for,
+    run,
+    whole_target,
+)
 from actionmqa.model.processing import ChatSample
 from actionmqa.video.decoders import Backend
 
@@ -48,14 +55,15 @@ ALL_MODES: tuple[ParseMode, ...] = (ParseMode.LMMS_EVAL, ParseMode.OFFICIAL, Par
 
 @dataclass(frozen=True)
 class BenchJob:
-    """Everything ``actionmqa eval bench`` was told; ``max_new_tokens`` None is the task's cap."""
+    """Everything ``actionmqa eval bench`` was told; ``max_new_tokens`` None is the task's cap;
+    ``summary`` and ``predictions`` are where a whole (unsharded) run writes."""
 
     model: Path
     benchmark: str
     data: Path
     frames: int
-    summary: Path
-    predictions: Path
+    summary: Path | None = None
+    predictions: Path | None = None
     videos: Path | None = None
     modes: tuple[ParseMode, ...] = ALL_MODES
     seed: int = 0
@@ -76,17 +84,6 @@ def make_bench_adapter(name: str, frames: int, subtitles: bool) -> BenchmarkAdap
     fields = dataclasses.fields(cls) if cls is not None else ()  # type: ignore[arg-type]
     takes_frames = any(f.name == "frames" for f in fields)
     return make_adapter(name, subtitles=subtitles, frames=frames if takes_frames else None)
-
-
-def bench_samples(
-    adapter: BenchmarkAdapter, questions: Sequence[Question], n_frames: int, backend: Backend
-) -> Iterator[tuple[Question, ChatSample]]:
-    """Each question with what the model is fed: lmms-eval's user text after ``<video>``."""
-    style = PromptStyle.LMMS_EVAL
-    for question in questions:
-        video = sample_question_video(question, n_frames, backend)
-        meta = video.meta if adapter.needs_video_meta(question, style) else None
-        yield question, chat_sample(adapter.prompt(question, style, meta).user, video.frames)
 
 
 def score_modes(
@@ -149,30 +146,64 @@ def bench_summary(
     }
 
 
+class BenchTask(EvalTask[Question]):
+    """One benchmark as lmms-eval's ``llava_vid`` runs it: the raw outputs are kept, and read by
+    every parser mode at the end (lmms-eval's random fallbacks are seeded per question)."""
+
+    kind = "bench"
+    job_type = BenchJob
+
+    def __init__(self, job: BenchJob) -> None:
+        self.job = job
+        self.label = job.benchmark
+        self.adapter = make_bench_adapter(job.benchmark, job.frames, job.subtitles)
+        self.questions = self.adapter.load(job.data, job.videos)[: job.limit]
+
+    def items(self) -> Sequence[Question]:
+        return self.questions
+
+    def key(self, item: Question) -> str:
+        return item.id
+
+    def describe(self, item: Question) -> Any:
+        return dataclasses.asdict(item)
+
+    def read(self, items: Sequence[Question]) -> Iterator[Seen[Question]]:
+        for question in items:
+            video = sample_question_video(question, self.job.frames, self.job.backend)
+            yield Seen(question, video.frames, meta=video.meta)
+
+    def ask(self, seen: Seen[Question]) -> ChatSample:
+        """lmms-eval's user text after ``<video>``, with the video's timing where subtitles need it."""
+        style = PromptStyle.LMMS_EVAL
+        meta = seen.meta if self.adapter.needs_video_meta(seen.item, style) else None
+        return chat_sample(self.adapter.prompt(seen.item, style, meta).user, seen.frames)
+
+    def answer(self, item: Question, sample: ChatSample, raw: str, answerer: Answerer) -> Record:
+        return {"id": item.id, "output": raw}
+
+    def answerer(self, loaded: LoadedModel) -> Answerer:
+        return Answerer(GreedyGenerator(loaded, self.job.generation_cap))
+
+    def finish(self, records: list[Record], clipped: int) -> Finished:
+        job = self.job
+        outputs = {record["id"]: record["output"] for record in records}
+        summaries, rows = score_modes(self.adapter, self.questions, outputs, job.modes, job.seed)
+        summary = bench_summary(job, self.adapter, summaries)
+        log.info(
+            "%s on %d questions: %s",
+            job.benchmark,
+            summary["n"],
+            ", ".join(f"{mode} {s.accuracy:.2f}%" for mode, s in summaries.items()),
+        )
+        return rows, summary
+
+
 def run_bench(job: BenchJob, generate: Generate | None = None) -> dict[str, Any]:
     """Answer every question, score the answers in every mode, write both outputs atomically.
 
     ``generate`` replaces the model (tests inject chosen answers).
     """
-    adapter = make_bench_adapter(job.benchmark, job.frames, job.subtitles)
-    questions = adapter.load(job.data, job.videos)[: job.limit]
-    if generate is None:
-        generate = GreedyGenerator(load_model(job.model), job.generation_cap)
-    samples = tqdm(
-        bench_samples(adapter, questions, job.frames, job.backend),
-        total=len(questions),
-        desc=job.benchmark,
-        unit="q",
-    )
-    outputs = {question.id: raw for question, _, raw in answer_all(samples, generate, job.batch_size)}
-    summaries, rows = score_modes(adapter, questions, outputs, job.modes, job.seed)
-    summary = bench_summary(job, adapter, summaries)
-    write_jsonl(job.predictions, rows)
-    write_json(job.summary, summary)
-    log.info(
-        "%s on %d questions: %s",
-        job.benchmark,
-        summary["n"],
-        ", ".join(f"{mode} {s.accuracy:.2f}%" for mode, s in summaries.items()),
-    )
+    summary = run([(BenchTask(job), whole_target(job))], answerers_for(job.model, generate))[0]
+    assert summary is not None
     return summary

@@ -1,9 +1,15 @@
 """``actionmqa eval ...``: a saved model (or an API model) on EK100-MQA, SAP, two-stage recognition
-and the five video-QA benchmarks; one verb per rule."""
+and the five video-QA benchmarks; one verb per rule.
+
+Each model verb runs a whole evaluation (``--summary`` and its predictions flag) or one shard of
+it (``--shard I --shards N --part PART``), whose parts ``eval gather`` merges into the same
+outputs. A job rerun after a crash resumes from its progress file (see ``evaluate.progress``).
+"""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +17,7 @@ from actionmqa.errors import InputError
 
 if TYPE_CHECKING:
     from actionmqa.evaluate.clips import ClipSource
+    from actionmqa.evaluate.runner import EvalTask, Target
 
 BENCHMARKS = ("egoschema", "perceptiontest", "longvideobench", "videomme", "mvbench")
 PARSE_MODES = ("lmms_eval", "official", "strict")
@@ -44,7 +51,7 @@ def register(stages: Any) -> None:
     _clips(mqa)
     _generation(mqa)
     _likelihood(mqa, "skip the option-likelihood view (one extra forward pass over all options per question)")
-    _outputs(mqa, "--predictions", per="--benchmark")
+    _targets_flags(mqa, "--predictions", per="--benchmark")
     mqa.set_defaults(func=_mqa)
 
     sap = verbs.add_parser(
@@ -64,7 +71,7 @@ def register(stages: Any) -> None:
     _clips(sap)
     _generation(sap)
     _likelihood(sap, "skip the option-likelihood view")
-    _outputs(sap, "--predictions")
+    _targets_flags(sap, "--predictions")
     sap.set_defaults(func=_sap)
 
     recognition = verbs.add_parser(
@@ -85,7 +92,7 @@ def register(stages: Any) -> None:
     _clips(recognition)
     _generation(recognition)
     _likelihood(recognition, "score unparseable answers wrong instead of taking the most likely option")
-    _outputs(recognition, "--predictions-out")
+    _targets_flags(recognition, "--predictions-out")
     recognition.set_defaults(func=_recognition)
 
     bench = verbs.add_parser(
@@ -109,7 +116,7 @@ def register(stages: Any) -> None:
         "--max-new-tokens", type=positive_int, help="generation cap (default: the task's lmms-eval cap)"
     )
     _limit(bench)
-    _outputs(bench, "--predictions")
+    _targets_flags(bench, "--predictions")
     bench.set_defaults(func=_bench)
 
     api = verbs.add_parser(
@@ -126,6 +133,47 @@ def register(stages: Any) -> None:
     _limit(api)
     _outputs(api, "--predictions")
     api.set_defaults(func=_api)
+
+    throughput = verbs.add_parser(
+        "throughput",
+        help="EK100-MQA questions per second at several batch sizes, and answers unchanged from the first",
+        formatter_class=fmt,
+    )
+    _model(throughput)
+    _mqa_benchmark(throughput)
+    _clips(throughput)
+    throughput.add_argument("--time-instruction", action="store_true", help="state duration and frame count")
+    throughput.add_argument("--max-new-tokens", type=positive_int, default=32, help="generation length cap")
+    _limit(throughput)
+    _likelihood(throughput, "time generation alone, without the option-likelihood view")
+    throughput.add_argument(
+        "--batch-sizes",
+        type=positive_int,
+        nargs="+",
+        default=[1, 4, 16],
+        help="answers compared with the first",
+    )
+    throughput.add_argument(
+        "--warmup", type=int, default=8, help="questions answered untimed first, at the largest batch size"
+    )
+    throughput.add_argument("--out", type=Path, required=True, help="output figures JSON")
+    throughput.set_defaults(func=_throughput)
+
+    gather = verbs.add_parser(
+        "gather",
+        help="merge the shard parts of one evaluation into its predictions and summary",
+        formatter_class=fmt,
+    )
+    gather.add_argument(
+        "--parts",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="every shard's part file (--part of the verbs above)",
+    )
+    gather.add_argument("--summary", type=Path, required=True, help="output summary JSON")
+    gather.add_argument("--predictions", type=Path, required=True, help="output per-question JSONL")
+    gather.set_defaults(func=_gather)
 
 
 # -- shared flags ----------------------------------------------------------------------------
@@ -190,14 +238,65 @@ def _outputs(parser: argparse.ArgumentParser, predictions_flag: str, per: str | 
     )
 
 
-def _paired_outputs(inputs: list[Path], summaries: list[Path], predictions: list[Path]) -> None:
-    """One summary and one predictions file per input, or nothing runs."""
-    if not len(inputs) == len(summaries) == len(predictions):
+def _targets_flags(parser: argparse.ArgumentParser, predictions_flag: str, per: str | None = None) -> None:
+    """A whole run's outputs (``--summary`` and the predictions flag), or a shard's part."""
+    many: dict[str, Any] = {"nargs": "+"} if per else {}
+    each = f", one per {per}, in its order" if per else ""
+    whole = parser.add_argument_group("a whole evaluation")
+    whole.add_argument("--summary", type=Path, help=f"output summary JSON{each}", **many)
+    whole.add_argument(
+        predictions_flag,
+        dest="predictions_out",
+        metavar="JSONL",
+        type=Path,
+        help=f"output per-sample JSONL{each}",
+        **many,
+    )
+    shard = parser.add_argument_group("one shard of it, for 'eval gather'")
+    shard.add_argument("--shard", type=int, help="this shard's index, from 0")
+    shard.add_argument("--shards", type=positive_int, help="how many shards the evaluation has")
+    shard.add_argument("--part", type=Path, help=f"output part JSONL{each}", **many)
+
+
+def _targets(args: argparse.Namespace, n: int, predictions_flag: str) -> list[Target]:
+    """``n`` whole outputs or ``n`` parts of one shard, as the flags say; anything else is an error."""
+    from actionmqa.evaluate.runner import Part, Whole
+    from actionmqa.evaluate.shards import Shard
+
+    def listed(value: Any) -> list[Path]:
+        return [] if value is None else list(value) if isinstance(value, list) else [value]
+
+    summaries, predictions, parts = listed(args.summary), listed(args.predictions_out), listed(args.part)
+    sharded = args.shard is not None or args.shards is not None or parts
+    if sharded and (summaries or predictions):
         raise InputError(
-            None,
-            f"{len(inputs)} benchmarks need as many --summary and --predictions paths,"
-            f" got {len(summaries)} and {len(predictions)}",
+            None, f"give --summary and {predictions_flag}, or --shard, --shards and --part, not both"
         )
+    if not sharded:
+        if not (len(summaries) == len(predictions) == n):
+            raise InputError(
+                None,
+                f"{n} benchmarks need as many --summary and {predictions_flag} paths,"
+                f" got {len(summaries)} and {len(predictions)}",
+            )
+        return [
+            Whole(summary, prediction) for summary, prediction in zip(summaries, predictions, strict=True)
+        ]
+    if args.shard is None or args.shards is None or len(parts) != n:
+        raise InputError(None, f"a shard needs --shard, --shards and {n} --part path(s)")
+    try:
+        shard = Shard(args.shard, args.shards)
+    except ValueError as exc:
+        raise InputError(None, str(exc)) from exc
+    return [Part(part, shard) for part in parts]
+
+
+def _run(args: argparse.Namespace, tasks: Sequence[EvalTask[Any]], predictions_flag: str) -> None:
+    """Run the tasks of one model (loaded once) into the outputs the flags name."""
+    from actionmqa.evaluate.runner import ModelAnswerers, run
+
+    targets = _targets(args, len(tasks), predictions_flag)
+    run(list(zip(tasks, targets, strict=True)), ModelAnswerers(args.model))
 
 
 def _clip_source(args: argparse.Namespace) -> ClipSource:
@@ -210,103 +309,113 @@ def _clip_source(args: argparse.Namespace) -> ClipSource:
 
 
 def _mqa(args: argparse.Namespace) -> None:
-    from actionmqa.evaluate.run import MQAJob, run_mqa_all
+    from actionmqa.evaluate.run import MQAJob, MQATask
 
-    _paired_outputs(args.benchmark, args.summary, args.predictions_out)
-    run_mqa_all(
-        [
-            MQAJob(
-                model=args.model,
-                benchmark=benchmark,
-                video_root=args.video_root,
-                layout=args.layout,
-                frames=args.frames,
-                summary=summary,
-                predictions=predictions,
-                time_instruction=args.time_instruction,
-                batch_size=args.batch_size,
-                max_new_tokens=args.max_new_tokens,
-                likelihood=not args.skip_likelihood,
-                limit=args.limit,
-                backend=args.backend,
-            )
-            for benchmark, summary, predictions in zip(
-                args.benchmark, args.summary, args.predictions_out, strict=True
-            )
-        ]
-    )
-
-
-def _sap(args: argparse.Namespace) -> None:
-    from actionmqa.evaluate.sap_run import SAPJob, run_sap
-
-    run_sap(
-        SAPJob(
+    jobs = [
+        MQAJob(
             model=args.model,
-            benchmark=args.benchmark,
-            first_pass=args.first_pass,
-            annotations_dir=args.annotations_dir,
-            clips=_clip_source(args),
-            summary=args.summary,
-            predictions=args.predictions_out,
-            split=args.split,
-            max_gap_sec=args.max_gap_sec,
+            benchmark=benchmark,
+            video_root=args.video_root,
+            layout=args.layout,
+            frames=args.frames,
             time_instruction=args.time_instruction,
             batch_size=args.batch_size,
             max_new_tokens=args.max_new_tokens,
             likelihood=not args.skip_likelihood,
             limit=args.limit,
+            backend=args.backend,
         )
+        for benchmark in args.benchmark
+    ]
+    _run(args, [MQATask(job) for job in jobs], "--predictions")
+
+
+def _sap(args: argparse.Namespace) -> None:
+    from actionmqa.evaluate.sap_run import SAPJob, SAPTask
+
+    job = SAPJob(
+        model=args.model,
+        benchmark=args.benchmark,
+        first_pass=args.first_pass,
+        annotations_dir=args.annotations_dir,
+        clips=_clip_source(args),
+        split=args.split,
+        max_gap_sec=args.max_gap_sec,
+        time_instruction=args.time_instruction,
+        batch_size=args.batch_size,
+        max_new_tokens=args.max_new_tokens,
+        likelihood=not args.skip_likelihood,
+        limit=args.limit,
     )
+    _run(args, [SAPTask(job)], "--predictions")
 
 
 def _recognition(args: argparse.Namespace) -> None:
-    from actionmqa.evaluate.recognition import RecognitionJob, run_recognition
+    from actionmqa.evaluate.recognition import RecognitionJob, RecognitionTask
     from actionmqa.mqa.options import TextMode
 
-    run_recognition(
-        RecognitionJob(
-            model=args.model,
-            annotations_dir=args.annotations_dir,
-            specialist_predictions=args.predictions,
-            clips=_clip_source(args),
-            summary=args.summary,
-            predictions=args.predictions_out,
-            split=args.split,
-            top_k=args.top_k,
-            text=TextMode(args.text),
-            seed=args.seed,
-            time_instruction=args.time_instruction,
-            batch_size=args.batch_size,
-            max_new_tokens=args.max_new_tokens,
-            likelihood_fallback=not args.skip_likelihood,
-            limit=args.limit,
-        )
+    job = RecognitionJob(
+        model=args.model,
+        annotations_dir=args.annotations_dir,
+        specialist_predictions=args.predictions,
+        clips=_clip_source(args),
+        split=args.split,
+        top_k=args.top_k,
+        text=TextMode(args.text),
+        seed=args.seed,
+        time_instruction=args.time_instruction,
+        batch_size=args.batch_size,
+        max_new_tokens=args.max_new_tokens,
+        likelihood_fallback=not args.skip_likelihood,
+        limit=args.limit,
     )
+    _run(args, [RecognitionTask(job)], "--predictions-out")
 
 
 def _bench(args: argparse.Namespace) -> None:
     from actionmqa.bench import ParseMode
-    from actionmqa.evaluate.bench import BenchJob, run_bench
+    from actionmqa.evaluate.bench import BenchJob, BenchTask
 
-    run_bench(
-        BenchJob(
-            model=args.model,
-            benchmark=args.benchmark,
-            data=args.data,
-            frames=args.frames,
-            summary=args.summary,
-            predictions=args.predictions_out,
-            videos=args.videos,
-            modes=tuple(ParseMode(mode) for mode in dict.fromkeys(args.mode)),
-            seed=args.seed,
-            subtitles=args.subtitles,
-            batch_size=args.batch_size,
-            max_new_tokens=args.max_new_tokens,
-            limit=args.limit,
-            backend=args.backend,
-        )
+    job = BenchJob(
+        model=args.model,
+        benchmark=args.benchmark,
+        data=args.data,
+        frames=args.frames,
+        videos=args.videos,
+        modes=tuple(ParseMode(mode) for mode in dict.fromkeys(args.mode)),
+        seed=args.seed,
+        subtitles=args.subtitles,
+        batch_size=args.batch_size,
+        max_new_tokens=args.max_new_tokens,
+        limit=args.limit,
+        backend=args.backend,
     )
+    _run(args, [BenchTask(job)], "--predictions")
+
+
+def _throughput(args: argparse.Namespace) -> None:
+    from actionmqa.evaluate.run import MQAJob
+    from actionmqa.evaluate.throughput import ThroughputJob, measure
+
+    job = MQAJob(
+        model=args.model,
+        benchmark=args.benchmark,
+        video_root=args.video_root,
+        layout=args.layout,
+        frames=args.frames,
+        time_instruction=args.time_instruction,
+        max_new_tokens=args.max_new_tokens,
+        likelihood=not args.skip_likelihood,
+        limit=args.limit,
+        backend=args.backend,
+    )
+    measure(ThroughputJob(job, tuple(args.batch_sizes), args.warmup), args.out)
+
+
+def _gather(args: argparse.Namespace) -> None:
+    from actionmqa.evaluate.gather import gather
+
+    gather(args.parts, args.summary, args.predictions)
 
 
 def _api(args: argparse.Namespace) -> None:

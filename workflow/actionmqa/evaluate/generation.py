@@ -30,6 +30,23 @@ class GreedyGenerator:
     max_new_tokens: int = 32
 
     def __call__(self, samples: Sequence[ChatSample]) -> list[str]:
+        new_tokens = self.new_tokens(samples)
+        return [
+            text.strip() for text in self.loaded.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        ]
+
+    def token_ids(self, samples: Sequence[ChatSample]) -> list[list[int]]:
+        """Each answer's generated ids up to its end of generation: what ``__call__`` decodes,
+        comparable even where ids have no text (a random model's, beyond a small vocabulary)."""
+        stops = {self.loaded.tokenizer.eos_token_id, self.loaded.tokenizer.pad_token_id}
+        answers = []
+        for row in self.new_tokens(samples).tolist():
+            end = next((index for index, token in enumerate(row) if token in stops), len(row))
+            answers.append(row[:end])
+        return answers
+
+    def new_tokens(self, samples: Sequence[ChatSample]) -> torch.Tensor:
+        """``[batch, new]`` generated ids, finished answers padded."""
         tokenizer = self.loaded.tokenizer
         batch = self.loaded.to_device(self.loaded.collator(train=False)(samples))
         with torch.inference_mode():
@@ -40,5 +57,4 @@ class GreedyGenerator:
                 pad_token_id=tokenizer.pad_token_id,
                 eos_token_id=tokenizer.eos_token_id,
             )
-        new_tokens = output[:, batch["input_ids"].shape[1] :]
-        return [text.strip() for text in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
+        return output[:, batch["input_ids"].shape[1] :]

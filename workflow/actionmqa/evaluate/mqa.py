@@ -1,7 +1,8 @@
-"""EK100-MQA evaluation (spec/llavaction.md §6.1): one question per benchmark record, three readings.
+"""EK100-MQA evaluation (spec/llavaction.md §6.1): one question per benchmark record, three readings,
+each summarised as a percentage, the paper's unit:
 
-- ``accuracy``: upstream's ``process_raw_pred`` + exact match on the option text, the number
-  the paper reports;
+- ``accuracy``: upstream's reading (trailing commas stripped, ``process_raw_pred``) + exact
+  match on the option text, the number the paper reports;
 - ``accuracy_strict``: the answer must be a letter (``"C"``, ``"C."``, ``"C. text"``);
 - ``accuracy_likelihood``: the option whose ``"X. text"`` the model finds most probable.
 
@@ -46,9 +47,14 @@ def option_answers(record: MQARecord) -> list[str]:
     return [mqa_answer(index, text) for index, text in enumerate(record.options)]
 
 
-def prediction(record: MQARecord, raw_output: str, loglikelihoods: Sequence[float] | None) -> dict[str, Any]:
-    """One row of the predictions JSONL."""
-    scored = score_mqa_output(record.model_dump(), raw_output)
+def prediction(
+    record: MQARecord,
+    raw_output: str,
+    loglikelihoods: Sequence[float] | None,
+    strip_trailing_commas: bool = True,
+) -> dict[str, Any]:
+    """One row of the predictions JSONL; ``strip_trailing_commas`` as in ``answers.score_mqa_output``."""
+    scored = score_mqa_output(record.model_dump(), raw_output, strip_trailing_commas=strip_trailing_commas)
     likelihood_index = None if loglikelihoods is None else best_answer(loglikelihoods)
     return {
         "uid": record.uid,
@@ -80,23 +86,30 @@ def evaluate(
 ) -> list[dict[str, Any]]:
     """Prediction rows for ``(record, frames)`` pairs, in the order they come (readers go by video)."""
     questions = ((record, question(record, frames, with_time_instruction)) for record, frames in clips)
-    rows = []
-    for record, asked, raw in answer_all(questions, generate, batch_size):
-        scores = None if score_answers is None else score_answers(asked, option_answers(record))
-        rows.append(prediction(record, raw, scores))
-    return rows
+    return [
+        answer_question(record, asked, raw, score_answers)
+        for record, asked, raw in answer_all(questions, generate, batch_size)
+    ]
+
+
+def answer_question(
+    record: MQARecord, asked: ChatSample, raw_output: str, score_answers: ScoreAnswers | None
+) -> dict[str, Any]:
+    """The prediction row of one generated answer, with the options' likelihoods when scored."""
+    scores = None if score_answers is None else score_answers(asked, option_answers(record))
+    return prediction(record, raw_output, scores)
 
 
 def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Accuracies over the rows (``accuracy_likelihood`` is None when likelihoods were skipped)."""
+    """Accuracies in % over the rows (``accuracy_likelihood`` is None when likelihoods were skipped)."""
     if not rows:
         raise InputError(None, "no benchmark questions were evaluated")
     n = len(rows)
     scored = [row["correct_likelihood"] for row in rows if row["correct_likelihood"] is not None]
     return {
         "n": n,
-        "accuracy": sum(row["correct"] for row in rows) / n,
-        "accuracy_strict": sum(row["correct_strict"] for row in rows) / n,
-        "accuracy_likelihood": sum(scored) / n if len(scored) == n else None,
+        "accuracy": 100 * sum(row["correct"] for row in rows) / n,
+        "accuracy_strict": 100 * sum(row["correct_strict"] for row in rows) / n,
+        "accuracy_likelihood": 100 * sum(scored) / n if len(scored) == n else None,
         "unparsed": sum(row["unparsed"] for row in rows),
     }

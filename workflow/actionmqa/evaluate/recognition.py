@@ -7,24 +7,26 @@ summary with the pipeline's verb/noun/action top-1 beside the specialist's own.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.ek100.labels import LabelMap, narration_pools
 from actionmqa.ek100.schema import SPLIT_FILES
-from actionmqa.evaluate.answering import answer_all, chat_sample
-from actionmqa.evaluate.clips import ClipSource, clips_for, in_order
+from actionmqa.evaluate.answering import chat_sample
+from actionmqa.evaluate.clips import ClipSource, ClipTask
 from actionmqa.evaluate.generation import Generate, GreedyGenerator
 from actionmqa.evaluate.likelihood import LikelihoodScorer, ScoreAnswers
-from actionmqa.evaluate.loading import load_model
+from actionmqa.evaluate.loading import LoadedModel
+from actionmqa.evaluate.runner import Answerer, Finished, Record, Seen, answerers_for, run, whole_target
 from actionmqa.evaluate.two_stage import Candidates, prediction, retrieve, select, summarise
-from actionmqa.io import sha256_file, write_json, write_jsonl
+from actionmqa.io import sha256_file
+from actionmqa.model.processing import ChatSample
 from actionmqa.mqa.builder import POOL_SPLIT
 from actionmqa.mqa.options import OptionTexter, TextMode
 from actionmqa.prompts import mqa_prompt
@@ -37,14 +39,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RecognitionJob:
-    """Everything ``actionmqa eval recognition`` was told."""
+    """Everything ``actionmqa eval recognition`` was told; ``summary`` and ``predictions`` are where
+    a whole (unsharded) run writes."""
 
     model: Path
     annotations_dir: Path
     specialist_predictions: Path
     clips: ClipSource
-    summary: Path
-    predictions: Path
+    summary: Path | None = None
+    predictions: Path | None = None
     split: str = "validation"
     top_k: int = 20
     text: TextMode = TextMode.NARRATION
@@ -74,55 +77,76 @@ def clip_request(candidates: Candidates, n_frames: int) -> ClipRequest:
     )
 
 
+class RecognitionTask(ClipTask[Candidates]):
+    """Stage 1 for every clip at once (cheap), stage 2 by the model, question by question."""
+
+    kind = "recognition"
+    label = "two-stage"
+    job_type = RecognitionJob
+
+    def __init__(self, job: RecognitionJob) -> None:
+        self.job = job
+        self.clips = job.clips
+        self.asked = stage_one(job)
+
+    def items(self) -> Sequence[Candidates]:
+        return self.asked
+
+    def key(self, item: Candidates) -> str:
+        return item.segment.narration_id
+
+    def describe(self, item: Candidates) -> Any:
+        return dataclasses.asdict(item)
+
+    def clip_request(self, item: Candidates) -> ClipRequest:
+        return clip_request(item, self.clips.frames)
+
+    def ask(self, seen: Seen[Candidates]) -> ChatSample:
+        candidates = seen.item
+        duration = candidates.segment.duration if self.job.time_instruction else None
+        return chat_sample(mqa_prompt(candidates.options), seen.frames, duration)
+
+    def answer(self, item: Candidates, sample: ChatSample, raw: str, answerer: Answerer) -> Record:
+        return prediction(item, raw, select(item, raw, sample, answerer.score_answers))
+
+    def answerer(self, loaded: LoadedModel) -> Answerer:
+        likelihood = LikelihoodScorer(loaded) if self.job.likelihood_fallback else None
+        return Answerer(GreedyGenerator(loaded, self.job.max_new_tokens), likelihood)
+
+    def finish(self, records: list[Record], clipped: int) -> Finished:
+        job = self.job
+        fallbacks = Counter(fallback for candidates in self.asked for fallback in candidates.fallbacks)
+        summary = {
+            **summarise(records, job.top_k),
+            "split": job.split,
+            "text": job.text.value,
+            "seed": job.seed,
+            "frames": job.clips.frames,
+            "time_instruction": job.time_instruction,
+            "max_new_tokens": job.max_new_tokens,
+            "likelihood_fallback": job.likelihood_fallback,
+            "text_fallbacks": dict(sorted(fallbacks.items())),
+            "clipped": clipped,
+            "model": str(job.model),
+            "specialist_predictions": str(job.specialist_predictions),
+            "specialist_predictions_sha256": sha256_file(job.specialist_predictions),
+        }
+        log.info(
+            "two-stage recognition on %d clips: action top-1 %.2f (specialist %.2f, top-%d recall %.2f)",
+            summary["n"],
+            summary["two_stage"]["action_top1"],
+            summary["specialist"]["action_top1"],
+            job.top_k,
+            summary["top_k_recall"],
+        )
+        return records, summary
+
+
 def run_recognition(
     job: RecognitionJob, generate: Generate | None = None, score_answers: ScoreAnswers | None = None
 ) -> dict[str, Any]:
     """Both stages, both outputs written atomically; ``generate``/``score_answers`` replace the model."""
-    asked = stage_one(job)
-    if generate is None:
-        loaded = load_model(job.model)
-        generate = GreedyGenerator(loaded, job.max_new_tokens)
-        score_answers = LikelihoodScorer(loaded) if job.likelihood_fallback else None
-    reader = job.clips.reader()
-    samples = (
-        (candidates, chat_sample(mqa_prompt(candidates.options), frames, _duration(candidates, job)))
-        for candidates, frames in clips_for(reader, asked, lambda c: clip_request(c, job.clips.frames))
-    )
-    rows = [
-        prediction(candidates, raw, select(candidates, raw, sample, score_answers))
-        for candidates, sample, raw in answer_all(
-            tqdm(samples, total=len(asked), desc="two-stage", unit="clip"), generate, job.batch_size
-        )
-    ]
-    rows = in_order(rows, [c.segment.narration_id for c in asked], "narration_id")
-    fallbacks = Counter(fallback for candidates in asked for fallback in candidates.fallbacks)
-    summary = {
-        **summarise(rows, job.top_k),
-        "split": job.split,
-        "text": job.text.value,
-        "seed": job.seed,
-        "frames": job.clips.frames,
-        "time_instruction": job.time_instruction,
-        "max_new_tokens": job.max_new_tokens,
-        "likelihood_fallback": job.likelihood_fallback,
-        "text_fallbacks": dict(sorted(fallbacks.items())),
-        "clipped": len(reader.stats.clipped),
-        "model": str(job.model),
-        "specialist_predictions": str(job.specialist_predictions),
-        "specialist_predictions_sha256": sha256_file(job.specialist_predictions),
-    }
-    write_jsonl(job.predictions, rows)
-    write_json(job.summary, summary)
-    log.info(
-        "two-stage recognition on %d clips: action top-1 %.2f (specialist %.2f, top-%d recall %.2f)",
-        summary["n"],
-        summary["two_stage"]["action_top1"],
-        summary["specialist"]["action_top1"],
-        job.top_k,
-        summary["top_k_recall"],
-    )
+    task = RecognitionTask(job)
+    summary = run([(task, whole_target(job))], answerers_for(job.model, generate, score_answers))[0]
+    assert summary is not None
     return summary
-
-
-def _duration(candidates: Candidates, job: RecognitionJob) -> float | None:
-    return candidates.segment.duration if job.time_instruction else None

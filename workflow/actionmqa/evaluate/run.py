@@ -1,9 +1,9 @@
 """EK100-MQA evaluation: a model and a frozen benchmark -> predictions JSONL and a summary JSON.
 
-Clips are decoded grouped by video and sorted by start (one decoder per file), answered in
-batches as they come, and the predictions are written back in benchmark order. Several
-benchmarks (the random, medium and hard distractor sets) can share one loaded model, so a
-process pays for the imports and the weights once.
+The task for the shared runner (:mod:`.runner`): the benchmark's records, the MQA prompt, and
+each answer read by upstream's parser, the strict letter and the option likelihoods. Several
+benchmarks (the random, medium and hard distractor sets) share one loaded model, so a process
+pays for the imports and the weights once.
 """
 
 from __future__ import annotations
@@ -14,32 +14,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from tqdm import tqdm
-
+from actionmqa.evaluate.clips import ClipSource, ClipTask
 from actionmqa.evaluate.generation import GreedyGenerator
 from actionmqa.evaluate.likelihood import LikelihoodScorer
-from actionmqa.evaluate.loading import LoadedModel, load_model
-from actionmqa.evaluate.mqa import check_unique_uids, clip_request, evaluate, summarise
-from actionmqa.io import sha256_file, write_json, write_jsonl
-from actionmqa.mqa.records import read_benchmark
+from actionmqa.evaluate.loading import LoadedModel
+from actionmqa.evaluate.mqa import answer_question, check_unique_uids, clip_request, question, summarise
+from actionmqa.evaluate.runner import Answerer, Finished, ModelAnswerers, Record, Seen, run, whole_target
+from actionmqa.io import sha256_file
+from actionmqa.model.processing import ChatSample
+from actionmqa.mqa.records import MQARecord, read_benchmark
 from actionmqa.video.decoders import Backend
-from actionmqa.video.layout import make_layout
-from actionmqa.video.readers import ClipReader
+from actionmqa.video.readers import ClipRequest
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class MQAJob:
-    """Everything ``actionmqa eval mqa`` was told."""
+    """Everything ``actionmqa eval mqa`` was told about one benchmark; ``summary`` and
+    ``predictions`` are where a whole (unsharded) run writes."""
 
     model: Path
     benchmark: Path
     video_root: Path
     layout: Literal["whole", "chunks"]
     frames: int
-    summary: Path
-    predictions: Path
+    summary: Path | None = None
+    predictions: Path | None = None
     time_instruction: bool = False
     batch_size: int = 8
     max_new_tokens: int = 32
@@ -48,52 +49,70 @@ class MQAJob:
     backend: Backend = "pyav"
 
 
+class MQATask(ClipTask[MQARecord]):
+    kind = "mqa"
+    label = "EK100-MQA"
+    job_type = MQAJob
+
+    def __init__(self, job: MQAJob) -> None:
+        self.job = job
+        self.clips = ClipSource(job.video_root, job.layout, job.frames, job.backend)
+        self.records = read_benchmark(job.benchmark)[: job.limit]
+        check_unique_uids(self.records)
+
+    def items(self) -> Sequence[MQARecord]:
+        return self.records
+
+    def key(self, item: MQARecord) -> str:
+        return item.uid
+
+    def describe(self, item: MQARecord) -> Any:
+        return item.model_dump(mode="json")
+
+    def clip_request(self, item: MQARecord) -> ClipRequest:
+        return clip_request(item, self.job.frames)
+
+    def ask(self, seen: Seen[MQARecord]) -> ChatSample:
+        return question(seen.item, seen.frames, self.job.time_instruction)
+
+    def answer(self, item: MQARecord, sample: ChatSample, raw: str, answerer: Answerer) -> Record:
+        return answer_question(item, sample, raw, answerer.score_answers)
+
+    def answerer(self, loaded: LoadedModel) -> Answerer:
+        likelihood = LikelihoodScorer(loaded) if self.job.likelihood else None
+        return Answerer(GreedyGenerator(loaded, self.job.max_new_tokens), likelihood)
+
+    def finish(self, records: list[Record], clipped: int) -> Finished:
+        job = self.job
+        summary = {
+            **summarise(records),
+            "frames": job.frames,
+            "time_instruction": job.time_instruction,
+            "max_new_tokens": job.max_new_tokens,
+            "clipped": clipped,
+            "model": str(job.model),
+            "benchmark": str(job.benchmark),
+            "benchmark_sha256": sha256_file(job.benchmark),
+        }
+        log.info(
+            "EK100-MQA on %d questions: accuracy %.2f%%, strict %.2f%%, likelihood %s%%",
+            summary["n"],
+            summary["accuracy"],
+            summary["accuracy_strict"],
+            summary["accuracy_likelihood"],
+        )
+        return records, summary
+
+
 def run_mqa_all(jobs: Sequence[MQAJob]) -> list[dict[str, Any]]:
-    """Run jobs of one model one after another on a single load of it; the summaries in order."""
+    """Whole runs of jobs of one model on a single load of it; the summaries in order."""
     models = {job.model for job in jobs}
     if len(models) != 1:
         raise ValueError(f"jobs of one model expected, got {sorted(map(str, models))}")
-    loaded = load_model(jobs[0].model)
-    return [run_mqa(job, loaded) for job in jobs]
+    summaries = run([(MQATask(job), whole_target(job)) for job in jobs], ModelAnswerers(jobs[0].model))
+    return [summary for summary in summaries if summary is not None]
 
 
-def run_mqa(job: MQAJob, loaded: LoadedModel | None = None) -> dict[str, Any]:
-    """Evaluate, write both outputs atomically, return the summary; ``loaded`` is ``job.model``'s."""
-    records = read_benchmark(job.benchmark)[: job.limit]
-    check_unique_uids(records)
-    by_uid = {record.uid: record for record in records}
-    loaded = loaded or load_model(job.model)
-    reader = ClipReader(make_layout(job.layout, job.video_root), job.backend)
-    clips = (
-        (by_uid[clip.request.key], clip.frames)
-        for clip in reader.clips(clip_request(record, job.frames) for record in records)
-    )
-    rows = evaluate(
-        tqdm(clips, total=len(records), desc="EK100-MQA", unit="q"),
-        GreedyGenerator(loaded, job.max_new_tokens),
-        LikelihoodScorer(loaded) if job.likelihood else None,
-        job.batch_size,
-        job.time_instruction,
-    )
-    position = {record.uid: index for index, record in enumerate(records)}
-    rows.sort(key=lambda row: position[row["uid"]])
-    summary = {
-        **summarise(rows),
-        "frames": job.frames,
-        "time_instruction": job.time_instruction,
-        "max_new_tokens": job.max_new_tokens,
-        "clipped": len(reader.stats.clipped),
-        "model": str(job.model),
-        "benchmark": str(job.benchmark),
-        "benchmark_sha256": sha256_file(job.benchmark),
-    }
-    write_jsonl(job.predictions, rows)
-    write_json(job.summary, summary)
-    log.info(
-        "EK100-MQA on %d questions: accuracy %.4f, strict %.4f, likelihood %s",
-        summary["n"],
-        summary["accuracy"],
-        summary["accuracy_strict"],
-        summary["accuracy_likelihood"],
-    )
-    return summary
+def run_mqa(job: MQAJob) -> dict[str, Any]:
+    """Evaluate, write both outputs atomically, return the summary."""
+    return run_mqa_all([job])[0]

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from actionmqa.errors import InputError
-from actionmqa.io import read_jsonl
+from actionmqa.io import read_jsonl_lines
 from actionmqa.mqa.records import MQARecord
 from actionmqa.prompts import mqa_prompt, prior_actions_prompt
 from actionmqa.sft.prior import PriorActions, prior_actions_lookup
 from actionmqa.sft.segments import Segment
 
-#: The first pass's reading of each answer: upstream's ``process_raw_pred`` text, what the
-#: authors stored as pseudo-labels.
+#: The first pass's reading of each answer: upstream's text (``answers.read_llava_output``), what
+#: the authors stored as pseudo-labels.
 FIRST_PASS_TEXT = "parsed_answer"
 
 
@@ -60,13 +60,14 @@ def first_pass_texts(path: Path, records: Sequence[MQARecord]) -> tuple[dict[str
     """
     by_uid = {record.uid: record for record in records}
     texts: dict[str, str] = {}
-    rows = read_jsonl(path)
-    for lineno, row in enumerate(rows, start=1):
+    numbered = read_jsonl_lines(path)
+    rows = [row for _, row in numbered]
+    for lineno, row in numbered:
         if not isinstance(row, dict) or not isinstance(row.get(FIRST_PASS_TEXT), str):
-            raise InputError(path, f"expected an eval mqa prediction with '{FIRST_PASS_TEXT}'", row=lineno)
+            raise InputError(path, f"expected an eval mqa prediction with '{FIRST_PASS_TEXT}'", line=lineno)
         uid = str(row.get("uid"))
         if uid not in by_uid:
-            raise InputError(path, "uid is not a question of the benchmark", row=lineno, key=uid)
+            raise InputError(path, "uid is not a question of the benchmark", line=lineno, key=uid)
         record = by_uid[uid]
         texts[record.narration_id] = row[FIRST_PASS_TEXT]
     return texts, rows

@@ -9,40 +9,43 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.ek100.schema import SPLIT_FILES
 from actionmqa.errors import InputError
-from actionmqa.evaluate.answering import answer_all, chat_sample
-from actionmqa.evaluate.clips import ClipSource, clips_for, in_order
+from actionmqa.evaluate.answering import chat_sample
+from actionmqa.evaluate.clips import ClipSource, ClipTask
 from actionmqa.evaluate.generation import Generate, GreedyGenerator
 from actionmqa.evaluate.likelihood import LikelihoodScorer, ScoreAnswers
-from actionmqa.evaluate.loading import load_model
-from actionmqa.evaluate.mqa import check_unique_uids, clip_request, option_answers, prediction, summarise
+from actionmqa.evaluate.loading import LoadedModel
+from actionmqa.evaluate.mqa import answer_question, check_unique_uids, clip_request, summarise
+from actionmqa.evaluate.runner import Answerer, Finished, Record, Seen, answerers_for, run, whole_target
 from actionmqa.evaluate.sap import PromptKind, SAPPrompt, first_pass_texts, predecessors, sap_prompt
-from actionmqa.io import sha256_file, write_json, write_jsonl
+from actionmqa.io import sha256_file
+from actionmqa.model.processing import ChatSample
 from actionmqa.mqa.records import MQARecord, read_benchmark
 from actionmqa.sft.segments import segments_in_order
+from actionmqa.video.readers import ClipRequest
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class SAPJob:
-    """Everything ``actionmqa eval sap`` was told."""
+    """Everything ``actionmqa eval sap`` was told; ``summary`` and ``predictions`` are where a
+    whole (unsharded) run writes."""
 
     model: Path
     benchmark: Path
     first_pass: Path
     annotations_dir: Path
     clips: ClipSource
-    summary: Path
-    predictions: Path
+    summary: Path | None = None
+    predictions: Path | None = None
     split: str = "validation"
     max_gap_sec: float = 3.0
     time_instruction: bool = False
@@ -69,49 +72,72 @@ def first_pass_rows(rows: list[dict[str, Any]], records: list[MQARecord], path: 
     return [by_uid[record.uid] for record in records]
 
 
+class SAPTask(ClipTask[MQARecord]):
+    """The second pass. Its prompts read the whole first pass (a clip's predecessors may be any
+    earlier questions), so every shard needs the gathered first pass, never one shard of it."""
+
+    kind = "sap"
+    label = "SAP"
+    job_type = SAPJob
+
+    def __init__(self, job: SAPJob) -> None:
+        self.job = job
+        self.clips = job.clips
+        benchmark = read_benchmark(job.benchmark)
+        check_unique_uids(benchmark)
+        self.records = benchmark[: job.limit]
+        answered, rows = first_pass_texts(job.first_pass, benchmark)
+        self.first_rows = first_pass_rows(rows, self.records, job.first_pass)
+        self.prompts = sap_prompts(job, self.records, answered)
+
+    def items(self) -> Sequence[MQARecord]:
+        return self.records
+
+    def key(self, item: MQARecord) -> str:
+        return item.uid
+
+    def describe(self, item: MQARecord) -> Any:
+        return {"record": item.model_dump(mode="json"), "prompt": self.prompts[item.uid].text}
+
+    def clip_request(self, item: MQARecord) -> ClipRequest:
+        return clip_request(item, self.clips.frames)
+
+    def ask(self, seen: Seen[MQARecord]) -> ChatSample:
+        record = seen.item
+        duration = record.end_sec - record.start_sec if self.job.time_instruction else None
+        return chat_sample(self.prompts[record.uid].text, seen.frames, duration)
+
+    def answer(self, item: MQARecord, sample: ChatSample, raw: str, answerer: Answerer) -> Record:
+        asked = self.prompts[item.uid]
+        return {
+            **answer_question(item, sample, raw, answerer.score_answers),
+            "prompt_kind": asked.kind.value,
+            "prior_actions": None if asked.prior_texts is None else list(asked.prior_texts),
+        }
+
+    def answerer(self, loaded: LoadedModel) -> Answerer:
+        likelihood = LikelihoodScorer(loaded) if self.job.likelihood else None
+        return Answerer(GreedyGenerator(loaded, self.job.max_new_tokens), likelihood)
+
+    def finish(self, records: list[Record], clipped: int) -> Finished:
+        summary = sap_summary(self.job, records, self.first_rows)
+        summary["clipped"] = clipped
+        log.info(
+            "SAP on %d questions (%d with prior actions): accuracy %.2f%% -> %.2f%%",
+            summary["n"],
+            summary["prompts"][PromptKind.PRIOR.value],
+            summary["first_pass"]["accuracy"],
+            summary["second_pass"]["accuracy"],
+        )
+        return records, summary
+
+
 def run_sap(
     job: SAPJob, generate: Generate | None = None, score_answers: ScoreAnswers | None = None
 ) -> dict[str, Any]:
     """The second pass; both outputs written atomically. ``generate``/``score_answers`` replace the model."""
-    benchmark = read_benchmark(job.benchmark)
-    check_unique_uids(benchmark)
-    records = benchmark[: job.limit]
-    answered, first_rows = first_pass_texts(job.first_pass, benchmark)
-    prompts = sap_prompts(job, records, answered)
-    if generate is None:
-        loaded = load_model(job.model)
-        generate = GreedyGenerator(loaded, job.max_new_tokens)
-        score_answers = LikelihoodScorer(loaded) if job.likelihood else None
-    reader = job.clips.reader()
-    samples = (
-        (record, chat_sample(prompts[record.uid].text, frames, _duration(record, job)))
-        for record, frames in clips_for(reader, records, lambda r: clip_request(r, job.clips.frames))
-    )
-    rows = []
-    for record, sample, raw in answer_all(
-        tqdm(samples, total=len(records), desc="SAP", unit="q"), generate, job.batch_size
-    ):
-        scores = None if score_answers is None else score_answers(sample, option_answers(record))
-        asked = prompts[record.uid]
-        rows.append(
-            {
-                **prediction(record, raw, scores),
-                "prompt_kind": asked.kind.value,
-                "prior_actions": None if asked.prior_texts is None else list(asked.prior_texts),
-            }
-        )
-    rows = in_order(rows, [record.uid for record in records], "uid")
-    summary = sap_summary(job, rows, first_pass_rows(first_rows, records, job.first_pass))
-    summary["clipped"] = len(reader.stats.clipped)
-    write_jsonl(job.predictions, rows)
-    write_json(job.summary, summary)
-    log.info(
-        "SAP on %d questions (%d with prior actions): accuracy %.4f -> %.4f",
-        summary["n"],
-        summary["prompts"][PromptKind.PRIOR.value],
-        summary["first_pass"]["accuracy"],
-        summary["second_pass"]["accuracy"],
-    )
+    summary = run([(SAPTask(job), whole_target(job))], answerers_for(job.model, generate, score_answers))[0]
+    assert summary is not None
     return summary
 
 
@@ -137,7 +163,3 @@ def sap_summary(job: SAPJob, rows: list[dict[str, Any]], first_rows: list[dict[s
         "first_pass_file": str(job.first_pass),
         "first_pass_sha256": sha256_file(job.first_pass),
     }
-
-
-def _duration(record: MQARecord, job: SAPJob) -> float | None:
-    return record.end_sec - record.start_sec if job.time_instruction else None

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from actionmqa.answers import parse_upstream
+from actionmqa.answers import read_llava_output
 from actionmqa.bench.ek100_ar import action_id, topk_accuracy
 from actionmqa.ek100.labels import split_vn
 from actionmqa.evaluate.likelihood import ScoreAnswers, best_answer
@@ -87,8 +87,8 @@ class Pick:
 
 
 def select(candidates: Candidates, raw: str, sample: ChatSample, score_answers: ScoreAnswers | None) -> Pick:
-    """Upstream's parser; an answer naming no option falls back to the most likely option."""
-    parsed = parse_upstream(raw)
+    """Upstream's reading; an answer naming no option falls back to the most likely option."""
+    parsed = read_llava_output(raw)
     if parsed in candidates.options:
         return Pick(parsed, candidates.options.index(parsed), "parsed")
     if score_answers is None:

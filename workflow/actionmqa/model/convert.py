@@ -29,6 +29,7 @@ from actionmqa.model.configuration import LlavaActionConfig, llava_next_config
 from actionmqa.model.modeling import LlavaActionForConditionalGeneration
 from actionmqa.model.presets import SIGLIP_PRESETS
 from actionmqa.model.processing import FrameProcessor
+from actionmqa.model.provenance import CONVERSION_RECORD
 from actionmqa.model.tokenizer import (
     ACTION_TOKEN,
     IMAGE_TOKEN,
@@ -323,7 +324,7 @@ def convert(src: Path, out: Path, action_token: ActionTokenMode = "auto") -> Lla
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         FrameProcessor.from_pretrained(checkpoint.path, config).save_pretrained(tmp)
-        write_json(tmp / "conversion.json", provenance)
+        write_json(tmp / CONVERSION_RECORD, provenance)
     log.info("%s -> %s: %s", checkpoint.path, out, provenance)
     return config
 

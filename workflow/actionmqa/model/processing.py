@@ -1,9 +1,9 @@
-"""From (prompt, answer, frames, action labels) to model inputs, without torchvision.
+"""From (prompt, answer, frames, action labels) to model inputs.
 
-transformers' image and video processors need torchvision, which the CPU torch here lacks, so
-frames are prepared as SigLIP's processor does (bicubic resize to a square, rescale to [0, 1],
-normalise) with PIL and numpy. The chat text itself comes fully formatted from the caller; this
-module only expands the `<video>` placeholder, tokenises, pads and masks the labels.
+Frames go through transformers' ``SiglipImageProcessorPil`` (bicubic resize to a square, rescale
+to [0, 1], normalise; PIL and numpy, no torchvision). The chat text itself comes fully formatted
+from the caller; this module only expands the `<video>` placeholder, tokenises, pads and masks
+the labels.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
-from transformers import PreTrainedTokenizerBase
+from transformers import PreTrainedTokenizerBase, SiglipImageProcessorPil
 
 from actionmqa.errors import InputError
 from actionmqa.io import write_json
@@ -32,7 +32,7 @@ SIGLIP_STD = (0.5, 0.5, 0.5)
 
 @dataclass(frozen=True)
 class FrameProcessor:
-    """SigLIP's frame preprocessing: bicubic resize to ``size`` x ``size``, rescale by 1/255, normalise."""
+    """SigLIP frame preprocessing at the tower's ``size``, mean and std from ``preprocessor_config.json``."""
 
     size: int
     image_mean: tuple[float, float, float] = SIGLIP_MEAN
@@ -58,36 +58,26 @@ class FrameProcessor:
             raise InputError(path, f"{declared} disagrees with the vision tower's {size}x{size}", key="size")
         return cls(size, **stats)
 
-    def save_pretrained(self, model_dir: Path) -> None:
-        """Write the SigLIP image-processor fields, so other tools read the same preprocessing."""
-        write_json(
-            Path(model_dir) / PREPROCESSOR_FILE,
-            {
-                "image_processor_type": "SiglipImageProcessor",
-                "do_resize": True,
-                "size": {"height": self.size, "width": self.size},
-                "resample": int(Image.Resampling.BICUBIC),
-                "do_rescale": True,
-                "rescale_factor": 1 / 255,
-                "do_normalize": True,
-                "image_mean": list(self.image_mean),
-                "image_std": list(self.image_std),
-            },
+    @cached_property
+    def image_processor(self) -> SiglipImageProcessorPil:
+        """transformers' SigLIP processor with these settings (its other defaults are SigLIP's own)."""
+        return SiglipImageProcessorPil(
+            size={"height": self.size, "width": self.size},
+            image_mean=list(self.image_mean),
+            image_std=list(self.image_std),
         )
+
+    def save_pretrained(self, model_dir: Path) -> None:
+        """Write the processor's ``preprocessor_config.json``, so other tools read the same preprocessing."""
+        write_json(Path(model_dir) / PREPROCESSOR_FILE, json.loads(self.image_processor.to_json_string()))
 
     def __call__(self, frames: np.ndarray) -> torch.Tensor:
         """uint8 RGB ``[frames, H, W, 3]`` -> float32 ``[frames, 3, size, size]``."""
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
             raise ValueError(f"expected uint8 frames [N, H, W, 3], got {frames.dtype} {tuple(frames.shape)}")
-        resized = np.stack(
-            [
-                np.asarray(Image.fromarray(f).resize((self.size, self.size), Image.Resampling.BICUBIC))
-                for f in frames
-            ]
-        )
-        scaled = resized.astype(np.float32) / 255.0
-        normalised = (scaled - np.float32(self.image_mean)) / np.float32(self.image_std)
-        return torch.from_numpy(normalised).permute(0, 3, 1, 2).contiguous()
+        return self.image_processor(
+            list(frames), input_data_format="channels_last", return_tensors="pt"
+        ).pixel_values
 
     def videos(self, clips: Sequence[np.ndarray]) -> torch.Tensor:
         """Equal-length clips -> ``pixel_values_videos`` ``[batch, frames, 3, size, size]``."""

@@ -20,7 +20,7 @@ from actionmqa.ek100 import csvfields
 from actionmqa.ek100.annotations import AnnotationSet
 from actionmqa.ek100.labels import LabelMap, narration_pools
 from actionmqa.ek100.schema import SPLIT_FILES
-from actionmqa.errors import InputError
+from actionmqa.errors import InputError, csv_line
 from actionmqa.mqa.distractors import ClassChoice, DistractorKind, random_classes, specialist_classes
 from actionmqa.mqa.options import OptionTexter, TextMode
 from actionmqa.mqa.records import MQARecord
@@ -101,7 +101,7 @@ def canonical_order(segments: pd.DataFrame, path: Path) -> pd.DataFrame:
         raise InputError(
             path,
             f"{segments.at[row, 'narration_id']!r} does not end in _<number>",
-            row=row,
+            line=csv_line(row),
             key="narration_id",
         )
     keys = pd.DataFrame(

@@ -35,6 +35,11 @@ def register(stages: Any) -> None:
         "--predictions", type=Path, help="specialist prediction file (spec §0); required for medium/hard"
     )
     build.add_argument(
+        "--predictions-manifest",
+        type=Path,
+        help="the manifest beside a public-weights specialist's predictions: its source goes into ours",
+    )
+    build.add_argument(
         "--source-name", help="distractor_source of the records (default: random or file stem)"
     )
     build.add_argument("--options", type=int, default=5, help="options per question (K)")
@@ -66,5 +71,5 @@ def _build(args: argparse.Namespace) -> None:
         n_options=args.options,
     )
     started = time.perf_counter()
-    build_benchmark(args.annotations_dir, config, args.out, args.predictions)
+    build_benchmark(args.annotations_dir, config, args.out, args.predictions, args.predictions_manifest)
     log.info("built %s in %.1f s", args.out, time.perf_counter() - started)

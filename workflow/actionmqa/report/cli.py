@@ -26,10 +26,17 @@ def register(stages: argparse._SubParsersAction) -> None:
     tables.add_argument(
         "--specialist-metrics",
         type=Path,
-        help="results/<dataset>/specialist/metrics.json (built-in specialists)",
+        help="results/<dataset>/specialist/metrics.json (the workflow's specialists)",
     )
     tables.add_argument(
-        "--medium-variant", help="the built-in specialist variant behind the medium distractors, if any"
+        "--medium-variant", help="the workflow's specialist variant behind the medium distractors, if any"
+    )
+    tables.add_argument(
+        "--distractor-sources",
+        nargs="*",
+        default=[],
+        metavar="ROLE=NAME",
+        help="names of the medium/hard distractor sources, shown on their table rows (a stand-in says so)",
     )
     tables.set_defaults(func=_tables)
 
@@ -123,6 +130,7 @@ def _tables(args: argparse.Namespace) -> None:
     from actionmqa.report.tables import build_tables, write_tables
 
     results, paper, context = _load(args)
+    context = replace(context, distractor_sources=_pairs(args.distractor_sources, "--distractor-sources"))
     if args.medium_variant and args.specialist_metrics:
         context = replace(
             context, medium_specialist=read_specialist_accuracy(args.specialist_metrics, args.medium_variant)

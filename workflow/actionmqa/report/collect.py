@@ -2,14 +2,17 @@
 
 The workflow names each summary by what it measured, so the file name says the kind:
 
-- ``ek100_mqa_<distractors>_<N>f.json``: EK100-MQA (``accuracy*`` as fractions),
+- ``ek100_mqa_<distractors>_<N>f.json``: EK100-MQA,
 - ``ek100_mqa_hard_<N>f_sap.json``: its sequential (SAP) second pass,
-- ``recognition_top<K>_<N>f.json``: two-stage action recognition (top-1 in %),
-- ``<benchmark>.json``: EgoSchema, Perception Test, LongVideoBench, Video-MME, MVBench (%).
+- ``recognition_top<K>_<N>f.json``: two-stage action recognition,
+- ``<benchmark>.json``: EgoSchema, Perception Test, LongVideoBench, Video-MME, MVBench.
 
-Every accuracy comes out in %. The run's layout (models, frame counts, K, benchmarks) says which
-summaries must exist: one that is missing, or a field that is missing or not a number in range,
-raises ``InputError`` naming the file and the key, so no row is ever silently dropped.
+Every summary states the unit of its accuracies (``"unit": "percent"``), and each must be it:
+a summary in another unit, or one written before summaries stated theirs (EK100-MQA and SAP
+then held fractions), is an error rather than a table off by a factor of 100. The run's layout
+(models, frame counts, K, benchmarks) says which summaries must exist: one that is missing, or
+a field that is missing or not a number in range, raises ``InputError`` naming the file and the
+key, so no row is ever silently dropped.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from typing import Any
 
 import pandas as pd
 
-from actionmqa.errors import InputError
+from actionmqa.errors import InputError, csv_line
 
+#: The unit every evaluation summary states (``actionmqa.evaluate.runner.UNIT``).
+SUMMARY_UNIT = "percent"
 DISTRACTORS = ("random", "medium", "hard")
 BENCHMARKS = ("egoschema", "perceptiontest", "longvideobench", "videomme", "mvbench")
 
@@ -119,6 +124,19 @@ class _Summary:
             raise InputError(self.path, f"expected {unit}, found {value!r}", key=key)
         return round(float(value) * scale, 10)
 
+    def percent(self, key: str, *, nullable: bool = False) -> float | None:
+        """An accuracy of an evaluation summary, whose ``unit`` must be percent."""
+        if "unit" not in self.data:
+            raise InputError(
+                self.path,
+                f"missing field: summaries state their unit ('{SUMMARY_UNIT}') since EK100-MQA and SAP"
+                " stopped writing fractions; evaluate again to rewrite this one",
+                key="unit",
+            )
+        if self.data["unit"] != SUMMARY_UNIT:
+            raise InputError(self.path, f"expected '{SUMMARY_UNIT}', found {self.data['unit']!r}", key="unit")
+        return self.number(key, scale=1.0, nullable=nullable)
+
     def integer(self, key: str, *, equals: int | None = None) -> int:
         value = self.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -140,9 +158,9 @@ def _mqa_row(summary: _Summary, model: str, distractors: str, frames: int) -> di
         "distractors": distractors,
         "frames": summary.integer("frames", equals=frames),
         "n": summary.integer("n"),
-        "accuracy": summary.number("accuracy"),
-        "accuracy_strict": summary.number("accuracy_strict"),
-        "accuracy_likelihood": summary.number("accuracy_likelihood", nullable=True),
+        "accuracy": summary.percent("accuracy"),
+        "accuracy_strict": summary.percent("accuracy_strict"),
+        "accuracy_likelihood": summary.percent("accuracy_likelihood", nullable=True),
         "path": str(summary.path),
     }
 
@@ -152,10 +170,10 @@ def _sap_row(summary: _Summary, model: str, frames: int) -> dict[str, Any]:
         "model": model,
         "frames": summary.integer("frames", equals=frames),
         "n": summary.integer("n"),
-        "first_pass": summary.number("first_pass.accuracy"),
-        "second_pass": summary.number("second_pass.accuracy"),
-        "second_pass_strict": summary.number("second_pass.accuracy_strict"),
-        "second_pass_likelihood": summary.number("second_pass.accuracy_likelihood", nullable=True),
+        "first_pass": summary.percent("first_pass.accuracy"),
+        "second_pass": summary.percent("second_pass.accuracy"),
+        "second_pass_strict": summary.percent("second_pass.accuracy_strict"),
+        "second_pass_likelihood": summary.percent("second_pass.accuracy_likelihood", nullable=True),
         "path": str(summary.path),
     }
 
@@ -169,10 +187,10 @@ def _recognition_row(summary: _Summary, model: str, top_k: int, frames: int) -> 
         "n": summary.integer("n"),
     }
     for part in ("verb", "noun", "action"):
-        row[f"{part}_top1"] = summary.number(f"two_stage.{part}_top1", scale=1.0)
+        row[f"{part}_top1"] = summary.percent(f"two_stage.{part}_top1")
     for part in ("verb", "noun", "action"):
-        row[f"specialist_{part}_top1"] = summary.number(f"specialist.{part}_top1", scale=1.0)
-    row["top_k_recall"] = summary.number("top_k_recall", scale=1.0)
+        row[f"specialist_{part}_top1"] = summary.percent(f"specialist.{part}_top1")
+    row["top_k_recall"] = summary.percent("top_k_recall")
     row["path"] = str(summary.path)
     return row
 
@@ -185,7 +203,7 @@ def _bench_row(summary: _Summary, model: str, benchmark: str) -> dict[str, Any]:
         "model": model,
         "benchmark": benchmark,
         "n": summary.integer("n"),
-        "accuracy": summary.number("accuracy", scale=1.0),
+        "accuracy": summary.percent("accuracy"),
         "mode": summary.text("headline_mode"),
         "path": str(summary.path),
     }
@@ -330,7 +348,7 @@ def read_loss_curve(path: str | Path) -> pd.DataFrame:
         if bad.any():
             row = int(bad.to_numpy().nonzero()[0][0])
             raise InputError(
-                path, f"expected a number, found {frame[column].iloc[row]!r}", row=row, key=column
+                path, f"expected a number, found {frame[column].iloc[row]!r}", line=csv_line(row), key=column
             )
         frame[column] = values
     if frame.empty:

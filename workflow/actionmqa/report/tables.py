@@ -77,11 +77,18 @@ class Table:
 class Context:
     """What the config says beyond the summaries: each model's paper model and the benchmark's
     option count; ``medium_specialist`` is the medium-distractor specialist's top-1 in %, when
-    that source is a built-in specialist."""
+    that source is a workflow specialist; ``distractor_sources`` names the medium and hard
+    sources where the config names them (e.g. a stand-in for TIM), for the table rows."""
 
     paper_models: Mapping[str, str]
     options: int
     medium_specialist: Mapping[str, float] | None = None
+    distractor_sources: Mapping[str, str] = field(default_factory=dict)
+
+    def specialist_row(self, role: str) -> str:
+        """``Specialist of the hard distractors[ (name)], top-1``."""
+        name = self.distractor_sources.get(role)
+        return f"Specialist of the {role} distractors{f' ({name})' if name else ''}, top-1"
 
     def paper_id(self, model: str) -> str | None:
         return self.paper_models.get(model)
@@ -308,10 +315,10 @@ def recognition_table(results: Results, paper: PaperResults, context: Context) -
 
     first = results.row("recognition", results.layout.models[0])
     hard = {part: first[f"specialist_{part}"] for part in parts}
-    add("Specialist of the hard distractors, top-1", hard, paper_row_for(spec, None, {"specialist": "hard"}))
+    add(context.specialist_row("hard"), hard, paper_row_for(spec, None, {"specialist": "hard"}))
     if context.medium_specialist is not None:
         add(
-            "Specialist of the medium distractors, top-1",
+            context.specialist_row("medium"),
             context.medium_specialist,
             paper_row_for(spec, None, {"specialist": "medium"}),
         )

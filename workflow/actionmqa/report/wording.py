@@ -83,7 +83,7 @@ def read_predictions(path: Path) -> list[Prediction]:
     seen: set[str] = set()
     for line, row in read_jsonl_models(path, Prediction, "EK100-MQA prediction"):
         if row.uid in seen:
-            raise InputError(path, "this uid was already answered", key=row.uid, row=line)
+            raise InputError(path, "this uid was already answered", key=row.uid, line=line)
         seen.add(row.uid)
         rows.append(row)
     if not rows:

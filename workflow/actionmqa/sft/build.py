@@ -20,7 +20,7 @@ from actionmqa.sft.mixture import MixtureConfig, load_mixture
 from actionmqa.sft.records import RecordMaker
 from actionmqa.sft.replay import replay_records
 from actionmqa.sft.segments import segments_in_order
-from actionmqa.specialist.predictions import load_predictions
+from actionmqa.specialist.predictions import load_predictions, read_prediction_source
 from actionmqa.toybench.world import load_world
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,8 @@ class BuildRequest:
     out: Path
     split: str = "train"
     predictions: Mapping[str, Path] = field(default_factory=dict)
+    #: Manifests of public-weights predictions by task name: their source (in-sample!) is recorded.
+    prediction_manifests: Mapping[str, Path] = field(default_factory=dict)
     scenes: Path | None = None
     teacher_file: Path | None = None
     world: Path | None = None
@@ -65,6 +67,10 @@ def build_sft(request: BuildRequest) -> dict[str, Any]:
     generators = make_generators(segments, mixture, inputs, request.seed)
     maker = RecordMaker(inputs.labels, request.split, request.frames)
     assembly = assemble(segments, generators, maker, request.seed, progress=True)
+    for task, reasons in sorted(assembly.skipped.items()):
+        for reason, narration_ids in sorted(reasons.items()):
+            # e.g. captions the teacher disowned, clips it refused (listed in the manifest)
+            log.info("%s: %d selected clips left out (%s)", task, len(narration_ids), reason)
     replay = replay_records(mixture.replay.files, mixture.replay.fraction, request.seed)
     write_jsonl(request.out, [*(record.to_json() for record in assembly.records), *replay])
     manifest = build_manifest(
@@ -77,6 +83,11 @@ def build_sft(request: BuildRequest) -> dict[str, Any]:
         replay_records=len(replay),
         inputs=_input_files(request, mixture, ann.label_inputs()),
     )
+    if request.prediction_manifests:
+        manifest["prediction_sources"] = {
+            name: read_prediction_source(path, request.predictions[name])
+            for name, path in sorted(request.prediction_manifests.items())
+        }
     write_json(manifest_path(request.out), manifest)
     log.info("%s: %d records %s", request.out, manifest["records"], manifest["counts"])
     return manifest
@@ -98,6 +109,9 @@ def check_sources(request: BuildRequest, mixture: MixtureConfig) -> None:
             "video_mc asks about a toy world's train videos: pass --world (or set the fraction to 0)",
             key="video_mc.fraction",
         )
+    for name in request.prediction_manifests:
+        if name not in request.predictions:
+            raise InputError(None, f"a predictions manifest for '{name}', which has no --predictions")
     if mixture.needs_clip_texts and request.scenes is None and request.teacher_file is None:
         raise InputError(
             request.mixture_file,
@@ -121,6 +135,9 @@ def _input_files(
     """Every file that shaped the records, by role."""
     files = {**annotations, "mixture": request.mixture_file}
     files.update({f"predictions:{name}": path for name, path in request.predictions.items()})
+    files.update(
+        {f"predictions_manifest:{name}": path for name, path in request.prediction_manifests.items()}
+    )
     files.update({f"replay:{path.as_posix()}": path for path in mixture.replay.files})
     if request.scenes is not None:
         files["scenes"] = request.scenes

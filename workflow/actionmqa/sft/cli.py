@@ -45,6 +45,14 @@ def _add_build(verbs: Any) -> None:
         metavar="NAME=FILE",
         help="specialist predictions on --split (spec §0); one hard-MQA task per NAME; repeatable",
     )
+    build.add_argument(
+        "--predictions-manifest",
+        type=named_path,
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="the manifest beside a public-weights specialist's predictions (recorded: in-sample)",
+    )
     texts = build.add_mutually_exclusive_group()
     texts.add_argument("--scenes", type=Path, help="toy world scenes.jsonl: captions and QA (demo)")
     texts.add_argument("--teacher-file", type=Path, help="captions and QA written by 'sft teacher'")
@@ -79,7 +87,17 @@ def _add_teacher(verbs: Any) -> None:
     teacher.add_argument("--backend", choices=("pyav", "decord"), default="pyav")
     teacher.add_argument("--frames", type=int, default=4, help="frames per caption request (upstream: 4)")
     teacher.add_argument("--batch-size", type=int, default=64, help="clips decoded and sent per batch")
-    teacher.add_argument("--out", type=Path, required=True, help="output JSONL, one line per clip")
+    teacher.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output JSONL, one line per clip; <out>.failures.jsonl and <out>.manifest.json go beside it",
+    )
+    teacher.add_argument(
+        "--ask-again",
+        action="store_true",
+        help="ask again for the clips whose refusal or invalid reply an earlier run recorded in the cache",
+    )
     teacher.set_defaults(func=_teacher)
 
 
@@ -106,6 +124,7 @@ def _build(args: argparse.Namespace) -> None:
         out=args.out,
         split=args.split,
         predictions=dict(args.predictions),
+        prediction_manifests=dict(args.predictions_manifest),
         scenes=args.scenes,
         teacher_file=args.teacher_file,
         world=args.world,
@@ -136,5 +155,6 @@ def _teacher(args: argparse.Namespace) -> None:
             out=args.out,
             mixture_file=args.mixture,
             seed=args.seed,
+            ask_again=args.ask_again,
         )
     )

@@ -3,9 +3,10 @@
 Policy for a clip the caption/QA tasks selected but the file does not cover: an ``InputError``
 naming the file and narration id. Both files cover every clip they were made for (the toy world
 writes one scene per segment; ``sft teacher`` writes one line per selected clip, a dropped
-caption included), so a gap means a stale or foreign file, not a skip. Captions the teacher
-itself disowned (``disagree_with_human_annotation``, dropped as upstream does) are skipped,
-counted and listed in the manifest.
+caption or a failed request included), so a gap means a stale or foreign file, not a skip.
+Captions the teacher itself disowned (``disagree_with_human_annotation``, dropped as upstream
+does) and clips whose caption or QA request the teacher refused or answered unusably
+(``teacher_refusal``, ``teacher_invalid_reply``) are skipped, counted and listed in the manifest.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from actionmqa.errors import InputError
 from actionmqa.io import read_jsonl_models
@@ -44,10 +45,29 @@ class SceneLine(BaseModel):
     qa: tuple[QAPair, ...]
 
 
+class TeacherFailure(BaseModel):
+    """Why a clip has no usable teacher text: its caption or QA request was refused, or answered
+    with something invalid after every retry (``excerpt``: the start of what the model said)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request: Literal["caption", "qa"]
+    reason: Literal["refusal", "invalid_reply"]
+    excerpt: str
+    request_sha256: str
+
+    @property
+    def skip_reason(self) -> str:
+        """The manifest's reason for leaving the clip out: ``teacher_refusal``, ``teacher_invalid_reply``."""
+        return f"teacher_{self.reason}"
+
+
 class TeacherLine(BaseModel):
     """One line of the file ``sft teacher`` writes: the teacher's caption and QA pairs for one clip.
 
-    A caption the teacher disagreed with is kept for the record, with no QA pairs (none are asked for).
+    A caption the teacher disagreed with is kept for the record, with no QA pairs (none are asked
+    for). A clip whose request failed carries ``failure`` and no QA pairs; its ``caption`` (and
+    ``disagree_with_human_annotation``) is ``None`` when the caption request itself failed.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -56,9 +76,21 @@ class TeacherLine(BaseModel):
     uid: str
     video_id: str
     teacher: str
-    caption: str
-    disagree_with_human_annotation: bool
+    caption: str | None
+    disagree_with_human_annotation: bool | None
     qa: tuple[QAPair, ...]
+    failure: TeacherFailure | None = None
+
+    @model_validator(mode="after")
+    def _caption_missing_only_when_its_request_failed(self) -> TeacherLine:
+        caption_failed = self.failure is not None and self.failure.request == "caption"
+        if (self.caption is None or self.disagree_with_human_annotation is None) != caption_failed:
+            raise ValueError(
+                "caption and disagree_with_human_annotation are null exactly when the caption request failed"
+            )
+        if self.failure is not None and self.qa:
+            raise ValueError("a clip with a failure has no QA pairs")
+        return self
 
 
 Line = TypeVar("Line", SceneLine, TeacherLine)
@@ -113,21 +145,23 @@ def load_scenes(path: Path) -> ClipTexts:
 
 
 def load_teacher_file(path: Path) -> ClipTexts:
-    """The output of ``sft teacher``; disagreeing captions come back marked as dropped."""
+    """The output of ``sft teacher``; disagreeing captions and failed clips come back marked as dropped."""
     lines = _read_lines(path, TeacherLine)
     return ClipTexts(
         Path(path),
         {
             line.narration_id: ClipText(
-                line.caption,
-                line.qa,
-                line.teacher,
-                line.video_id,
-                DISAGREE_REASON if line.disagree_with_human_annotation else None,
+                line.caption or "", line.qa, line.teacher, line.video_id, _dropped_reason(line)
             )
             for line in lines
         },
     )
+
+
+def _dropped_reason(line: TeacherLine) -> str | None:
+    if line.failure is not None:
+        return line.failure.skip_reason
+    return DISAGREE_REASON if line.disagree_with_human_annotation else None
 
 
 def _read_lines(path: Path, model: type[Line]) -> list[Line]:
@@ -136,7 +170,7 @@ def _read_lines(path: Path, model: type[Line]) -> list[Line]:
     seen: set[str] = set()
     for lineno, line in read_jsonl_models(path, model, model.__name__):
         if line.narration_id in seen:
-            raise InputError(path, f"narration id {line.narration_id} appears twice", row=lineno)
+            raise InputError(path, f"narration id {line.narration_id} appears twice", line=lineno)
         seen.add(line.narration_id)
         lines.append(line)
     return lines

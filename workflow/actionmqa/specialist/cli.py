@@ -1,8 +1,12 @@
-"""``actionmqa specialist {features, fit, validate, summarize}``: the hard-distractor source, rule-sized.
+"""``actionmqa specialist VERB``: the distractor sources, rule-sized.
 
-Features are the slow, video-bound part and are cached per split and feature set, so refitting
-(other folds, seed or top-k) never decodes video again. ``validate`` checks a user's own
-TIM/AVION file against the CSV before a benchmark is built from it.
+Built-in specialists: ``features`` (the slow, video-bound part, cached per split and feature
+set, so refitting never decodes video again) and ``fit``. Public EK100 weights (AVION, LaViLa):
+``fetch`` (a release, md5-checked), ``convert`` (into checked safetensors), ``score`` (one shard
+of a split, on the GPU when there is one) and ``rank`` (shards, or an ensemble's members, into a
+prediction file).
+``validate`` checks a user's own TIM/AVION file against the CSV before a benchmark is built from
+it; ``summarize`` gathers every specialist's accuracy in one file.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ def register(stages: argparse._SubParsersAction) -> None:
     validate.add_argument("--predictions", type=Path, required=True)
     validate.add_argument("--min-k", type=int, default=1, help="fewest predictions each row must have")
     validate.set_defaults(func=_validate)
+
+    _register_released(verbs)
 
     summarize = verbs.add_parser(
         "summarize", help="one metrics file: the primary variant on top, all variants"
@@ -166,3 +172,190 @@ def _summarize(args: argparse.Namespace) -> None:
     summary = summarize(variants, args.primary)
     write_json(args.out, summary)
     log.info("%s: primary %s, val action top-1 %.3f", args.out, args.primary, summary["val"]["action_top1"])
+
+
+def _register_released(verbs: argparse._SubParsersAction) -> None:
+    from actionmqa.download import add_policy_arguments
+    from actionmqa.specialist.released.settings import PRECISIONS
+    from actionmqa.specialist.released.zoo import RELEASES
+
+    fetch = verbs.add_parser(
+        "fetch", help="download a released checkpoint (retried, resumed, md5-prefix and sha256 checked)"
+    )
+    fetch.add_argument("--checkpoint", required=True, choices=sorted(RELEASES), help="name of the release")
+    fetch.add_argument("--out", type=Path, required=True)
+    fetch.add_argument("--sha256", help="its pinned sha256 (specialist.checkpoint_sha256 in the config)")
+    fetch.add_argument("--url", help="a mirror of the publisher's URL")
+    add_policy_arguments(fetch)
+    fetch.set_defaults(func=_fetch)
+
+    convert = verbs.add_parser("convert", help="a released AVION/LaViLa checkpoint into checked safetensors")
+    _annotations_arg(convert)
+    convert.add_argument("--checkpoint", required=True, help=f"name of the release ({', '.join(RELEASES)})")
+    convert.add_argument("--release", type=Path, required=True, help="the downloaded .pt/.pth file")
+    convert.add_argument(
+        "--architecture",
+        type=Path,
+        help="JSON of actionmqa.specialist.released.architecture.Architecture fields, for a release"
+        " that is not in the zoo (another size, or a test model)",
+    )
+    convert.add_argument("--out", type=Path, required=True, help="folder: model.safetensors + config.json")
+    convert.set_defaults(func=_convert)
+
+    score = verbs.add_parser("score", help="class probabilities of one shard of a split (.npz)")
+    _annotations_arg(score)
+    score.add_argument("--model", type=Path, required=True, help="a converted specialist folder")
+    score.add_argument("--split", choices=SPLITS, required=True)
+    score.add_argument("--shard", type=int, required=True, help="0-based block of the split's rows")
+    score.add_argument("--shards", type=int, required=True, help="blocks the split is cut into")
+    score.add_argument("--video-root", type=Path, required=True)
+    score.add_argument("--layout", choices=("whole", "chunks"), default="whole")
+    score.add_argument("--chunk-sec", type=int, default=15, help="chunk length of the 'chunks' layout")
+    score.add_argument("--backend", choices=("pyav", "decord"), default="pyav")
+    score.add_argument("--batch-size", type=int, default=8)
+    score.add_argument("--workers", type=int, default=0, help="decoding processes (0: decode in-process)")
+    score.add_argument("--device", default="auto", help="auto (cuda when available), cpu, cuda, cuda:1 ...")
+    score.add_argument(
+        "--precision", choices=PRECISIONS, default="auto", help="auto: fp16 on a GPU, else fp32"
+    )
+    score.add_argument("--out", type=Path, required=True)
+    score.set_defaults(func=_score)
+
+    speed = verbs.add_parser("speed", help="clips per second of a released architecture, random weights")
+    speed.add_argument("--checkpoint", required=True, help=f"name of the release ({', '.join(RELEASES)})")
+    speed.add_argument("--architecture", type=Path, help="JSON of Architecture fields instead of the zoo's")
+    speed.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 32])
+    speed.add_argument("--repeats", type=int, default=5, help="timed forward passes per batch size")
+    speed.add_argument("--device", default="auto")
+    speed.add_argument("--precision", choices=PRECISIONS, default="auto")
+    speed.add_argument("--out", type=Path, required=True, help="JSON: clips/s, peak memory, projected hours")
+    speed.set_defaults(func=_speed)
+
+    rank = verbs.add_parser("rank", help="a split's TIM/AVION-format predictions from score shards")
+    _annotations_arg(rank)
+    rank.add_argument("--split", choices=SPLITS, required=True)
+    rank.add_argument(
+        "--member",
+        nargs="+",
+        action="append",
+        required=True,
+        metavar=("NAME", "SHARD"),
+        help="a specialist and its score shards in order; repeat it for an ensemble (softmaxes averaged)",
+    )
+    rank.add_argument("--variant", required=True, help="the specialist variant these predictions are")
+    rank.add_argument("--description", default="", help="what the variant is, for the manifest")
+    rank.add_argument("--stands-in-for", help="the paper's specialist this one replaces (e.g. TIM)")
+    rank.add_argument("--top-k", type=int, default=100)
+    rank.add_argument("--out", type=Path, required=True)
+    rank.add_argument("--manifest", type=Path, required=True)
+    rank.set_defaults(func=_rank)
+
+
+def _fetch(args: argparse.Namespace) -> None:
+    from actionmqa.download import policy_from_args
+    from actionmqa.specialist.released.fetch import fetch_release
+    from actionmqa.specialist.released.zoo import release
+
+    fetch_release(
+        release(args.checkpoint), args.out, sha256=args.sha256, url=args.url, policy=policy_from_args(args)
+    )
+
+
+def _architecture(args: argparse.Namespace):
+    """``--architecture FILE`` when given, else the zoo's architecture of ``--checkpoint``."""
+    import json
+
+    from actionmqa.errors import InputError
+    from actionmqa.specialist.released.architecture import Architecture
+    from actionmqa.specialist.released.zoo import RELEASES
+
+    if args.architecture is not None:
+        try:
+            return Architecture.from_dict(json.loads(args.architecture.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError, TypeError, ValueError) as exc:
+            raise InputError(args.architecture, f"not an architecture ({exc})") from exc
+    if args.checkpoint in RELEASES:
+        return RELEASES[args.checkpoint].architecture
+    raise InputError(None, f"not in the zoo ({sorted(RELEASES)}): give --architecture", key=args.checkpoint)
+
+
+def _convert(args: argparse.Namespace) -> None:
+    from actionmqa.specialist.released.run import convert
+    from actionmqa.specialist.released.zoo import RELEASES
+
+    convert(
+        args.release,
+        args.annotations_dir,
+        args.out,
+        name=args.checkpoint,
+        arch=_architecture(args),
+        release=RELEASES.get(args.checkpoint),
+    )
+
+
+def _speed(args: argparse.Namespace) -> None:
+    from actionmqa.io import write_json
+    from actionmqa.specialist.released.settings import InferenceConfig
+    from actionmqa.specialist.released.speed import measure_speed
+
+    config = InferenceConfig(device=args.device, precision=args.precision)
+    report = measure_speed(_architecture(args), args.batch_sizes, config, args.repeats)
+    write_json(args.out, report)
+    for run in report["runs"]:
+        log.info(
+            "%s %s, batch %d: %.2f clips/s, EK100 validation %.1f h, train %.1f h",
+            report["device"],
+            report["dtype"],
+            run["batch_size"],
+            run["clips_per_s"],
+            run["hours"]["validation"],
+            run["hours"]["train"],
+        )
+
+
+def _score(args: argparse.Namespace) -> None:
+    from actionmqa.specialist.released.run import ShardJob, score_shard
+    from actionmqa.specialist.released.settings import InferenceConfig
+    from actionmqa.video.layout import make_layout
+
+    score_shard(
+        ShardJob(
+            model_dir=args.model,
+            annotations_dir=args.annotations_dir,
+            split=args.split,
+            shard=args.shard,
+            shards=args.shards,
+            layout=make_layout(args.layout, args.video_root, args.chunk_sec),
+            backend=args.backend,
+            inference=InferenceConfig(
+                batch_size=args.batch_size, workers=args.workers, device=args.device, precision=args.precision
+            ),
+            out=args.out,
+        )
+    )
+
+
+def _rank(args: argparse.Namespace) -> None:
+    from actionmqa.errors import InputError
+    from actionmqa.specialist.released.run import RankJob, rank_split
+
+    members: dict[str, list[Path]] = {}
+    for name, *shards in args.member:
+        if not shards or name in members:
+            raise InputError(
+                None, f"--member {name}: expected a new NAME and at least one shard", key="--member"
+            )
+        members[name] = [Path(shard) for shard in shards]
+    rank_split(
+        RankJob(
+            annotations_dir=args.annotations_dir,
+            split=args.split,
+            members=members,
+            top_k=args.top_k,
+            variant=args.variant,
+            out=args.out,
+            manifest=args.manifest,
+            description=args.description,
+            stands_in_for=args.stands_in_for,
+        )
+    )

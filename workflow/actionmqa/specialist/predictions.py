@@ -18,23 +18,30 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
 from actionmqa.errors import InputError
-from actionmqa.io import atomic_open, dumps_canonical
+from actionmqa.io import atomic_open, dumps_canonical, sha256_file
 
 _VN = re.compile(r"^\d+:\d+$")
 #: How many missing or unexpected keys an error message lists before "...".
 _SHOWN = 5
 
 
-def write_predictions(path: Path, ranked: Mapping[int, Sequence[str]], segments: pd.DataFrame) -> None:
+def write_predictions(
+    path: Path,
+    ranked: Mapping[int, Sequence[str]],
+    segments: pd.DataFrame,
+    *,
+    key_order: Literal["sorted", "rows"] = "sorted",
+) -> None:
     """Write ``ranked[row] = [vn, ...]`` (best first) with each row's target from ``segments``.
 
-    Keys are ``str(row)``; the JSON is canonical (sorted keys, compact), so the same ranking
-    always gives the same bytes. The entries are checked as the loader checks them.
+    Keys are ``str(row)``, compact JSON, so the same ranking always gives the same bytes: keys
+    sorted as strings (canonical JSON), or with ``key_order="rows"`` in ``ranked``'s order, as
+    upstream's files list them (CSV row order). The entries are checked as the loader checks them.
     """
     document: dict[str, dict[str, Any]] = {}
     for row, predictions in ranked.items():
@@ -42,8 +49,13 @@ def write_predictions(path: Path, ranked: Mapping[int, Sequence[str]], segments:
             raise ValueError(f"row {row} is not a row of the segments table")
         document[str(row)] = {"predictions": list(predictions), "target": str(segments.at[row, "vn"])}
         _check_entry(path, str(row), document[str(row)], document[str(row)]["target"], min_k=1)
+    text = (
+        dumps_canonical(document)
+        if key_order == "sorted"
+        else json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    )
     with atomic_open(path) as handle:
-        handle.write(dumps_canonical(document))
+        handle.write(text)
         handle.write("\n")
 
 
@@ -70,6 +82,23 @@ def load_predictions(path: Path, segments: pd.DataFrame, *, min_k: int = 1) -> d
     for row, key in zip(segments.index, expected, strict=True):
         loaded[int(row)] = _check_entry(path, key, document[key], str(segments.at[row, "vn"]), min_k=min_k)
     return loaded
+
+
+#: What a benchmark or SFT manifest repeats from the manifest of a public-weights specialist's
+#: predictions: which models, whether it stands in for the paper's, whether train is in-sample.
+SOURCE_KEYS = ("variant", "description", "stands_in_for", "split", "in_sample", "in_sample_note", "members")
+
+
+def read_prediction_source(manifest: Path, predictions: Path) -> dict[str, Any]:
+    """The ``SOURCE_KEYS`` of ``manifest``, which must describe exactly the bytes of ``predictions``."""
+    try:
+        document = json.loads(Path(manifest).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(manifest, f"cannot read the predictions' manifest ({exc})") from exc
+    described = document.get("predictions", {}) if isinstance(document, dict) else {}
+    if not isinstance(described, dict) or described.get("sha256") != sha256_file(predictions):
+        raise InputError(manifest, f"describes another file than {predictions}", key="predictions.sha256")
+    return {key: document.get(key) for key in SOURCE_KEYS}
 
 
 def _check_keys(path: Path, expected: Sequence[str], found: Iterable[str]) -> None:

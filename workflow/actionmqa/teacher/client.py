@@ -8,8 +8,10 @@ any OpenAI-compatible server, with the RGB frames encoded correctly.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +29,11 @@ from actionmqa.teacher.frames import image_parts
 from actionmqa.teacher.schemas import response_format
 from actionmqa.teacher.transport import JsonPoster, RetryPolicy
 
+log = logging.getLogger(__name__)
+
+#: A result of :meth:`TeacherClient.map_outcomes`: the reply, or why there is none.
+Outcome = BaseModel | str | TeacherReplyError
+
 
 @dataclass(frozen=True, eq=False)
 class ChatRequest:
@@ -43,11 +50,24 @@ class TeacherClient:
 
     At most ``max_concurrency`` requests are in flight per client, however many threads call
     :meth:`chat`. A failed :meth:`map` can simply be rerun: every reply that arrived is cached.
+    A reply that is invalid is asked for again up to ``config.invalid_reply_retries`` times; a
+    refusal, or a reply invalid every time, is recorded in the cache and raised, and a later
+    client answers it from that record without a request unless ``ask_again`` is set.
+    ``counts`` tallies what was answered how: ``cached``, ``recorded``, ``requests`` (sent).
     """
 
-    def __init__(self, config: TeacherConfig, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        config: TeacherConfig,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        ask_again: bool = False,
+    ) -> None:
         self.config = config
+        self.ask_again = ask_again
         self.cache = ResponseCache(config.cache_dir)
+        self.counts: Counter[str] = Counter()
+        self._counts_lock = threading.Lock()
         headers = {"Content-Type": "application/json"}
         key = config.read_api_key()
         if key is not None:
@@ -93,37 +113,82 @@ class TeacherClient:
         """The reply parsed into ``response_model``, or its text when there is none."""
         body = self.request_body(system, frames, user_text, response_model)
         key = request_key(body)
-        cached = self.cache.get(key)
-        if cached is not None:
+        cached = self.cache.lookup(key)
+        if isinstance(cached, str):
+            self._count("cached")
             return _parse(cached, response_model, key)
-        with self._in_flight:
-            reply = self._poster.post(dumps_canonical(body).encode("utf-8"), key)
-        content = _message_content(reply, key)
-        result = _parse(content, response_model, key)
-        self.cache.put(key, self.config.model, content)
-        return result
+        if cached is not None and not self.ask_again:
+            self._count("recorded")
+            raise cached
+        payload = dumps_canonical(body).encode("utf-8")
+        retries = self.config.invalid_reply_retries
+        for attempt in range(retries + 1):
+            with self._in_flight:
+                self._count("requests")
+                reply = self._poster.post(payload, key)
+            try:
+                content = _message_content(reply, key)
+                result = _parse(content, response_model, key)
+            except TeacherReplyError as error:
+                if error.reason == "refusal" or attempt == retries:
+                    self.cache.put_failure(key, self.config.model, error)
+                    raise
+                log.warning(
+                    "request %s: %s; asking again (%d of %d)", key[:12], error.problem, attempt + 1, retries
+                )
+                continue
+            self.cache.put(key, self.config.model, content)
+            return result
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def map(self, requests: Iterable[ChatRequest], *, progress: bool = False) -> list[BaseModel | str]:
-        """Many requests, at most ``max_concurrency`` at a time; results in input order."""
+        """Many requests, at most ``max_concurrency`` at a time; results in input order.
+
+        Every request is answered (and cached) before the first unusable reply, if any, is raised.
+        """
+        outcomes = self.map_outcomes(requests, progress=progress)
+        for outcome in outcomes:
+            if isinstance(outcome, TeacherReplyError):
+                raise outcome
+        return outcomes  # type: ignore[return-value] (no error left)
+
+    def map_outcomes(self, requests: Iterable[ChatRequest], *, progress: bool = False) -> list[Outcome]:
+        """As :meth:`map`, with a refused or unusable reply's ``TeacherReplyError`` in its place.
+
+        Endpoint failures (HTTP errors after the transport's retries) still raise: they are not
+        one clip's problem.
+        """
         requests = list(requests)
         with ThreadPoolExecutor(max_workers=self.config.max_concurrency) as pool:
-            replies = pool.map(self._chat_request, requests)
-            return list(tqdm(replies, total=len(requests), disable=not progress, desc="teacher"))
+            outcomes = pool.map(self._outcome, requests)
+            return list(tqdm(outcomes, total=len(requests), disable=not progress, desc="teacher"))
 
-    def _chat_request(self, request: ChatRequest) -> BaseModel | str:
-        return self.chat(request.system, request.frames, request.user_text, request.response_model)
+    def _outcome(self, request: ChatRequest) -> Outcome:
+        try:
+            return self.chat(request.system, request.frames, request.user_text, request.response_model)
+        except TeacherReplyError as error:
+            return error
+
+    def _count(self, what: str) -> None:
+        with self._counts_lock:
+            self.counts[what] += 1
 
 
 def _message_content(reply: bytes, key: str) -> str:
-    """``choices[0].message.content`` of a chat-completions reply."""
+    """``choices[0].message.content`` of a chat-completions reply; no text there is a refusal."""
     try:
         message = json.loads(reply)["choices"][0]["message"]
     except (ValueError, KeyError, IndexError, TypeError):
-        raise TeacherReplyError(key, f"not a chat completion: {excerpt(reply)}") from None
+        raise TeacherReplyError(
+            key, f"not a chat completion: {excerpt(reply)}", excerpt=excerpt(reply)
+        ) from None
     content = message.get("content") if isinstance(message, dict) else None
     if not isinstance(content, str):
         refusal = message.get("refusal") if isinstance(message, dict) else None
-        raise TeacherReplyError(key, f"no text content (refusal: {refusal!r})")
+        said = excerpt(refusal) if isinstance(refusal, str) else ""
+        raise TeacherReplyError(
+            key, f"no text content (refusal: {refusal!r})", reason="refusal", excerpt=said
+        )
     return content
 
 
@@ -137,4 +202,5 @@ def _parse(content: str, response_model: type[BaseModel] | None, key: str) -> Ba
             key,
             f"content does not match {response_model.__name__} "
             f"({exc.error_count()} errors, first: {exc.errors()[0]['msg']}): {excerpt(content)}",
+            excerpt=excerpt(content),
         ) from None

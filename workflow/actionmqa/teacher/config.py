@@ -17,6 +17,11 @@ class TeacherConfig(BaseModel):
     never lands in a config file, a log, a cache entry or a cache key. ``None`` sends no
     ``Authorization`` header (a local server). ``temperature`` 0 and ``jpeg_quality`` are part
     of every request, hence of every cache key.
+
+    ``max_retries`` and the backoff govern HTTP failures (429, 5xx, timeouts);
+    ``invalid_reply_retries`` how often a reply that does not parse into the requested schema is
+    asked for again (a refusal is not: it is recorded at once). ``max_failure_share`` is the share
+    of clips a job may lose to refusals and invalid replies and still succeed.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -31,6 +36,8 @@ class TeacherConfig(BaseModel):
     timeout_s: float = Field(default=120.0, gt=0)
     backoff_base_s: float = Field(default=1.0, ge=0)
     backoff_max_s: float = Field(default=60.0, ge=0)
+    invalid_reply_retries: int = Field(default=2, ge=0)
+    max_failure_share: float = Field(default=0.01, ge=0, le=1)
     jpeg_quality: int = Field(default=90, ge=1, le=95)
 
     @property

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+#: Why a 200 reply is unusable: the model declined (no text, or its ``refusal`` field), or what it
+#: wrote is not a chat completion in the requested schema.
+FailureReason = Literal["refusal", "invalid_reply"]
+
 
 def excerpt(text: str | bytes, limit: int = 300) -> str:
     """The start of a reply body for an error message, marked when cut."""
@@ -27,8 +33,25 @@ class TeacherHTTPError(TeacherError):
 
 
 class TeacherReplyError(TeacherError):
-    """A 200 reply whose content is not what was asked for (no JSON, wrong schema, refusal)."""
+    """A 200 reply whose content is not what was asked for (a refusal, no JSON, the wrong schema).
 
-    def __init__(self, request_hash: str, problem: str) -> None:
+    ``excerpt`` is the start of what the model said (its refusal, or the invalid content);
+    ``recorded`` marks an error answered from the cache's record of an earlier run, without a request.
+    """
+
+    def __init__(
+        self,
+        request_hash: str,
+        problem: str,
+        *,
+        reason: FailureReason = "invalid_reply",
+        excerpt: str = "",
+        recorded: bool = False,
+    ) -> None:
         self.request_hash = request_hash
-        super().__init__(f"teacher reply to request {request_hash}: {problem}")
+        self.problem = problem
+        self.reason: FailureReason = reason
+        self.excerpt = excerpt
+        self.recorded = recorded
+        where = " (recorded by an earlier run)" if recorded else ""
+        super().__init__(f"teacher reply to request {request_hash}{where}: {problem}")

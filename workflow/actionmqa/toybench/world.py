@@ -17,7 +17,7 @@ from pathlib import Path
 from actionmqa.ek100.annotations import load_class_table, load_segments, load_video_info
 from actionmqa.ek100.schema import NOUN_CLASSES_FILE, SPLIT_FILES, VERB_CLASSES_FILE, VIDEO_INFO_FILE
 from actionmqa.errors import InputError
-from actionmqa.io import read_jsonl
+from actionmqa.io import read_jsonl_lines
 from actionmqa.video.layout import WholeVideoLayout
 
 SCENES_FILE = "scenes.jsonl"
@@ -163,20 +163,20 @@ def _noun_colours(path: Path, split: str, events: list[Event]) -> dict[str, str]
     wanted = {e.narration_id: e.noun for e in events}
     colours: dict[str, str] = {}
     try:
-        records = read_jsonl(path)
+        records = read_jsonl_lines(path)
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
-    for lineno, record in enumerate(records, start=1):
+    for lineno, record in records:
         nid = record.get("narration_id") if isinstance(record, dict) else None
         if nid not in wanted or record.get("split") != split:
             continue
         colour = _colour_of(record)
         if colour is None:
-            raise InputError(path, "no 'What colour is ...' answer", row=lineno, key=nid)
+            raise InputError(path, "no 'What colour is ...' answer", line=lineno, key=nid)
         noun = wanted.pop(nid)
         if colours.setdefault(noun, colour) != colour:
             raise InputError(
-                path, f"{noun} is {colours[noun]} elsewhere but {colour} here", row=lineno, key=nid
+                path, f"{noun} is {colours[noun]} elsewhere but {colour} here", line=lineno, key=nid
             )
     if wanted:
         missing = sorted(wanted)

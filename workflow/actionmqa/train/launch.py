@@ -1,14 +1,17 @@
 """The process environment a training run needs, whether torchrun started it or not.
 
-The Snakemake rule launches ``torchrun --standalone --nproc_per_node {gpus} -m actionmqa train
-run ...`` (one process per GPU; one process on a CPU). DeepSpeed reads its rank and rendezvous
-from torchrun's variables, so a plain ``actionmqa train run`` gets the single-process values.
+The Snakemake rule starts ``actionmqa train run`` as its model's topology says
+(``actionmqa.train.topology``): plain ``python`` for one CPU process, ``torchrun --standalone``
+on one node, one torchrun per node with c10d rendezvous on several. DeepSpeed reads its rank and
+rendezvous from torchrun's variables, so a plain ``actionmqa train run`` gets the single-process
+values.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -27,8 +30,48 @@ def ensure_process_group_env() -> None:
     )
 
 
-def is_main_process() -> bool:
-    return os.environ.get("RANK", "0") == "0"
+@dataclass(frozen=True)
+class World:
+    """This process's place among the run's processes, as torchrun (or ``ensure_process_group_env``) set it.
+
+    ``nodes`` counts torchrun agents (one per node); ``node`` is SLURM's name for this node
+    (``SLURMD_NODENAME``: two test "nodes" can share one host name) or else the host name.
+    """
+
+    rank: int
+    size: int
+    local_rank: int
+    local_size: int
+    nodes: int
+    node: str
+
+    @classmethod
+    def from_env(cls) -> World:
+        env = os.environ
+        return cls(
+            rank=int(env["RANK"]),
+            size=int(env["WORLD_SIZE"]),
+            local_rank=int(env.get("LOCAL_RANK", "0")),
+            local_size=int(env.get("LOCAL_WORLD_SIZE", "1")),
+            nodes=int(env.get("GROUP_WORLD_SIZE", "1")),
+            node=env.get("SLURMD_NODENAME") or socket.gethostname(),
+        )
+
+    def describe(self) -> str:
+        """``rank 2 of 4 (local rank 0 of 2) on node n2``: one line per process in the log."""
+        return (
+            f"rank {self.rank} of {self.size} (local rank {self.local_rank} of {self.local_size})"
+            f" on node {self.node}"
+        )
+
+    def mismatch(self, nodes: int, processes_per_node: int) -> str | None:
+        """What differs from the planned topology, or ``None`` when the launch matches it."""
+        if (self.nodes, self.local_size) == (nodes, processes_per_node):
+            return None
+        return (
+            f"the job was planned for {nodes} node(s) x {processes_per_node} processes, but was"
+            f" started on {self.nodes} node(s) x {self.local_size} processes (world size {self.size})"
+        )
 
 
 def prepare_deepspeed(extensions_dir: Path) -> None:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 from tqdm import tqdm
 
-from actionmqa.errors import InputError
+from actionmqa.errors import InputError, csv_line
 from actionmqa.video.decoders import Backend, decoder_factory
 from actionmqa.video.layout import VideoLayout
 from actionmqa.video.segments import Segment
@@ -77,7 +77,7 @@ def probe_videos(layout: VideoLayout, segments: Sequence[Segment], backend: Back
                 segment.csv,
                 f"segment starts at {segment.start_sec:g} s, after the last frame of video "
                 f"{segment.video_id} at {info.last_frame_sec:g} s",
-                row=segment.row,
+                line=csv_line(segment.row),
                 key="start_timestamp",
             )
         if segment.stop_sec > info.last_frame_sec:

@@ -165,6 +165,15 @@ class ClipReader:
         return Clip(request, frames, ids, info.fps, end_sec)
 
 
+def reading_order(requests: Iterable[ClipRequest]) -> list[ClipRequest]:
+    """The requests in the order ``ClipReader.clips`` yields them: by video, then start, end and key.
+
+    Any subset of the requests comes out in the same relative order, which lets a caller plan
+    work (batches, shards) before reading a frame.
+    """
+    return [request for _, group in _group_by_video(requests) for request in group]
+
+
 def _group_by_video(requests: Iterable[ClipRequest]) -> list[tuple[tuple[str, str], list[ClipRequest]]]:
     groups: dict[tuple[str, str], list[ClipRequest]] = defaultdict(list)
     for request in requests:
@@ -177,4 +186,4 @@ def _group_by_video(requests: Iterable[ClipRequest]) -> list[tuple[tuple[str, st
 
 def _keyed(exc: InputError, key: str) -> InputError:
     """The same error with the clip key attached, so a failure names file and clip."""
-    return InputError(exc.path, exc.problem, row=exc.row, key=key)
+    return exc.located(key=key)

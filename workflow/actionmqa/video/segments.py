@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from actionmqa.ek100.timestamps import parse_timestamp
-from actionmqa.errors import InputError
+from actionmqa.errors import InputError, csv_line
 from actionmqa.video.readers import ClipRequest
 
 VIDEO_COLUMNS = ("participant_id", "video_id")
@@ -21,7 +21,7 @@ SEGMENT_COLUMNS = ("narration_id", *VIDEO_COLUMNS, "start_timestamp", "stop_time
 
 @dataclass(frozen=True)
 class Segment:
-    """One CSV row's span, with its file and 0-based data row for error messages."""
+    """One CSV row's span, with its file and 0-based data row (``errors.csv_line`` gives its line)."""
 
     csv: Path
     row: int
@@ -43,7 +43,7 @@ def read_videos(paths: Iterable[Path]) -> list[tuple[str, str]]:
 
 
 def read_segments(path: Path) -> list[Segment]:
-    """Every row's span in seconds; a malformed timestamp names file, row and column."""
+    """Every row's span in seconds; a malformed timestamp names file, line and column."""
     path = Path(path)
     segments = []
     for row, values in _rows(path, SEGMENT_COLUMNS):
@@ -52,7 +52,7 @@ def read_segments(path: Path) -> list[Segment]:
         )
         if stop < start:
             raise InputError(
-                path, f"stop {stop:g} s is before start {start:g} s", row=row, key="stop_timestamp"
+                path, f"stop {stop:g} s is before start {start:g} s", line=csv_line(row), key="stop_timestamp"
             )
         segments.append(
             Segment(
@@ -81,7 +81,7 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
         for row, values in enumerate(reader):
             for column in columns:
                 if not (values.get(column) or "").strip():
-                    raise InputError(path, "empty value", row=row, key=column)
+                    raise InputError(path, "empty value", line=csv_line(row), key=column)
             yield row, {column: values[column].strip() for column in columns}
 
 
@@ -89,4 +89,4 @@ def _seconds(path: Path, row: int, values: dict[str, str], column: str) -> float
     try:
         return parse_timestamp(values[column])
     except ValueError as exc:
-        raise InputError(path, str(exc), row=row, key=column) from exc
+        raise InputError(path, str(exc), line=csv_line(row), key=column) from exc

@@ -1,0 +1,1 @@
+"""Specialists from public EK100 weights: AVION's ViTs and LaViLa's TimeSformer, in plain PyTorch."""
