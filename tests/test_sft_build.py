@@ -383,7 +383,7 @@ def test_a_replay_jsonl_line_that_is_not_json_is_refused(world: dict[str, Path],
     replay = tmp_path / "base.jsonl"
     replay.write_text('{"id": "x", "video": "P01-P01_01", "conversations": []}\n{"id": \n')
     write_mixture(world["mixture"], f"replay: {{files: ['{replay}']}}\n")
-    with pytest.raises(InputError, match=r"base\.jsonl.*line 2 is not valid JSON"):
+    with pytest.raises(InputError, match=r"base\.jsonl, line 2: not valid JSON"):
         build(world, tmp_path / "sft.jsonl")
 
 
