@@ -28,6 +28,7 @@ from actionmqa.config import (
     variant_kind,
 )
 from actionmqa.model.provenance import mismatched_model_dirs, model_kind
+from actionmqa.sft.mixture import load_mixture
 from actionmqa.specialist.released.zoo import RELEASES
 from actionmqa.train.topology import Topology
 
@@ -277,6 +278,12 @@ def get_sft_predictions(wildcards):
     }
 
 
+def get_sft_replay(wildcards):
+    """The replay files the mixture lists: LLaVA-Video-178K's (paper), or the toy base model's own
+    instruction data, which this workflow builds (``results/toy/sft/base.jsonl``)."""
+    return [path.as_posix() for path in load_mixture(Path(get_sft_mixture(wildcards))).replay.files]
+
+
 def get_sft_prediction_manifests(wildcards):
     """Manifests of public-weights train predictions (in-sample), as ``manifest_<task>``."""
     if wildcards.mixture == "base":
@@ -343,22 +350,23 @@ def get_train_topology(wildcards):
     return Topology.of_model(model_spec(wildcards.model))
 
 
-def get_train_threads(wildcards):
-    """The training job's threads: per process one for a fine-tune and two for the toy base's stage
-    2, times a CPU node's processes (on a cluster, a GPU job's CPUs are the profile's cpus_per_gpu).
+def get_train_process_threads(wildcards):
+    """CPU threads each training process computes on: the model's ``threads`` for a fine-tune (one:
+    a model and its ablation train side by side, and tiny CPU models scale poorly past one thread),
+    ``toy_base.threads`` for the toy base's stage 2 (two: it trains alone, every later job waits).
 
-    The fine-tunes (a model and its ablation) train side by side, and tiny CPU models scale poorly
-    past one thread; the base trains alone, every later job waiting on it.
+    The rule passes this fixed number to OMP_NUM_THREADS, never one derived from ``{threads}``
+    (what Snakemake grants, scaled by -c): a model trained on another count differs in its sums.
     """
-    per_process = 1 if model_kind(model_spec(wildcards.model)) == "finetune" else 2
-    topology = get_train_topology(wildcards)
-    return per_process * (1 if topology.on_gpu else topology.processes_per_node)
+    spec = model_spec(wildcards.model)
+    return spec.get("threads", 1) if model_kind(spec) == "finetune" else config["toy_base"]["threads"]
 
 
-def get_train_omp_threads(wildcards, threads):
-    """OMP threads of each training process: the job's threads, shared by a CPU node's processes."""
+def get_train_threads(wildcards):
+    """The training job's threads: its processes' (times a CPU node's processes; on a cluster, a
+    GPU job's CPUs are the profile's cpus_per_gpu)."""
     topology = get_train_topology(wildcards)
-    return max(1, threads // (1 if topology.on_gpu else topology.processes_per_node))
+    return get_train_process_threads(wildcards) * (1 if topology.on_gpu else topology.processes_per_node)
 
 
 def get_train_resource(name):

@@ -13,6 +13,9 @@
 # Resuming: a job's answers accumulate in <output>.progress.jsonl beside its output, batch by
 # batch, and a rerun after a crash asks only what is left. That file is no output, since
 # Snakemake deletes a failed job's outputs; the job removes it once its outputs are written.
+#
+# Jobs compute on params.threads (evaluate.threads), never on {threads}, the scheduler's grant,
+# which -c scales: answers must not depend on the machine's load (common.smk: get_train_process_threads).
 
 
 rule evaluate:
@@ -32,6 +35,7 @@ rule eval_mqa:
             *expand("results/{{dataset}}/eval/{{model}}/ek100_mqa_{distractors}_{{frames}}f", distractors=DISTRACTORS)
         ),
     params:
+        threads=config["evaluate"]["threads"],
         root=get_read_video_root,
         layout=config["videos"]["layout"],
         backend=config["videos"]["backend"],
@@ -53,7 +57,7 @@ rule eval_mqa:
     conda:
         "../envs/evaluate.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} python -m actionmqa eval mqa --model {input.model}"
+        "OMP_NUM_THREADS={params.threads} python -m actionmqa eval mqa --model {input.model}"
         " --benchmark {input.benchmarks} --video-root {params.root} --layout {params.layout}"
         " --backend {params.backend} --frames {wildcards.frames} {params.time_instruction}"
         " --batch-size {params.batch_size} --max-new-tokens {params.max_new_tokens}"
@@ -69,6 +73,7 @@ rule eval_sap:
     output:
         **eval_outputs("results/{dataset}/eval/{model}/ek100_mqa_hard_{frames}f_sap"),
     params:
+        threads=config["evaluate"]["threads"],
         annotations=get_annotations_dir,
         root=get_read_video_root,
         layout=config["videos"]["layout"],
@@ -87,7 +92,7 @@ rule eval_sap:
     conda:
         "../envs/evaluate.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} python -m actionmqa eval sap --model {input.model}"
+        "OMP_NUM_THREADS={params.threads} python -m actionmqa eval sap --model {input.model}"
         " --benchmark {input.benchmark} --first-pass {input.first_pass}"
         " --annotations-dir {params.annotations} --video-root {params.root} --layout {params.layout}"
         " --backend {params.backend} --frames {wildcards.frames} {params.time_instruction}"
@@ -105,6 +110,7 @@ rule eval_recognition:
     output:
         **eval_outputs("results/{dataset}/eval/{model}/recognition_top{top_k}_{frames}f"),
     params:
+        threads=config["evaluate"]["threads"],
         annotations=get_annotations_dir,
         root=get_read_video_root,
         layout=config["videos"]["layout"],
@@ -125,7 +131,7 @@ rule eval_recognition:
     conda:
         "../envs/evaluate.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} python -m actionmqa eval recognition --model {input.model}"
+        "OMP_NUM_THREADS={params.threads} python -m actionmqa eval recognition --model {input.model}"
         " --annotations-dir {params.annotations} --split validation --predictions {input.specialist}"
         " --top-k {wildcards.top_k} --text {params.text} --seed {params.seed}"
         " --video-root {params.root} --layout {params.layout} --backend {params.backend}"
@@ -140,6 +146,7 @@ rule eval_bench:
     output:
         **eval_outputs("results/{dataset}/eval/{model}/{benchmark}"),
     params:
+        threads=config["evaluate"]["threads"],
         data=lambda wildcards: f"{get_benchmark_data()}/{wildcards.benchmark}",
         frames=config["evaluate"]["benchmark_frames"],
         seed=config["seed"],
@@ -152,7 +159,7 @@ rule eval_bench:
     conda:
         "../envs/evaluate.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} python -m actionmqa eval bench --model {input.model}"
+        "OMP_NUM_THREADS={params.threads} python -m actionmqa eval bench --model {input.model}"
         " --benchmark {wildcards.benchmark} --data {params.data} --frames {params.frames}"
         " --seed {params.seed} {params.target} > {log} 2>&1"
 

@@ -55,6 +55,7 @@ rule sft_build:
         annotations=get_annotation_files,
         mixture=get_sft_mixture,
         clip_texts=get_sft_clip_texts(),
+        replay=get_sft_replay,
     output:
         records="results/{dataset}/sft/{mixture}.jsonl",
         manifest="results/{dataset}/sft/{mixture}.manifest.json",
@@ -77,6 +78,8 @@ rule sft_build:
         time_instruction=(
             f"--time-instruction --frames {config['sft']['frames']}" if config["sft"]["time_instruction"] else ""
         ),
+        # the toy world's train videos, for the base's general video questions (video_mc)
+        world="--world results/toy/world" if DATASET == "toy" else "",
         seed=config["seed"],
     log:
         "logs/{dataset}/sft_build_{mixture}.log",
@@ -87,4 +90,4 @@ rule sft_build:
     shell:
         "python -m actionmqa sft build --annotations-dir {params.annotations} --split train"
         " --mixture {input.mixture} --seed {params.seed} {params.predictions} {params.clip_texts}"
-        " {params.time_instruction} --out {output.records} > {log} 2>&1"
+        " {params.time_instruction} {params.world} --out {output.records} > {log} 2>&1"

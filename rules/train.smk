@@ -45,7 +45,9 @@ rule base_vision:
         frames=config["specialist"]["frames"],
         base=config["toy_base"],
         seed=config["seed"],
-    threads: 2
+        # the compute threads, fixed (get_train_threads says why); {threads} is the grant
+        threads=config["toy_base"]["threads"],
+    threads: config["toy_base"]["threads"]
     log:
         "logs/toy/base_vision.log",
     benchmark:
@@ -53,12 +55,12 @@ rule base_vision:
     conda:
         "../envs/train.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} python -m actionmqa base vision --annotations-dir {params.annotations}"
+        "OMP_NUM_THREADS={params.threads} python -m actionmqa base vision --annotations-dir {params.annotations}"
         " --video-root {params.root} --layout {params.layout} --frames {params.frames}"
         " --image-size {params.base[image_size]} --patch-size {params.base[patch_size]}"
         " --hidden {params.base[vision_hidden]} --layers {params.base[vision_layers]}"
         " --steps {params.base[vision_steps]} --batch-size {params.base[vision_batch_size]}"
-        " --lr {params.base[vision_lr]} --seed {params.seed} --threads {threads}"
+        " --lr {params.base[vision_lr]} --seed {params.seed} --threads {params.threads}"
         " --out {output.tower} --metrics {output.metrics} > {log} 2>&1"
 
 
@@ -75,7 +77,8 @@ rule base_language:
         annotations=get_annotations_dir,
         base=config["toy_base"],
         seed=config["seed"],
-    threads: 2
+        threads=config["toy_base"]["threads"],
+    threads: config["toy_base"]["threads"]
     log:
         "logs/toy/base_language.log",
     benchmark:
@@ -83,11 +86,11 @@ rule base_language:
     conda:
         "../envs/train.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} python -m actionmqa base language --annotations-dir {params.annotations}"
+        "OMP_NUM_THREADS={params.threads} python -m actionmqa base language --annotations-dir {params.annotations}"
         " --tokenizer {input.tokenizer} --hidden {params.base[hidden]} --layers {params.base[layers]}"
         " --heads {params.base[heads]} --steps {params.base[language_steps]}"
         " --batch-size {params.base[language_batch_size]} --lr {params.base[language_lr]}"
-        " --seed {params.seed} --threads {threads} --out {output.model} --metrics {output.metrics}"
+        " --seed {params.seed} --threads {params.threads} --out {output.model} --metrics {output.metrics}"
         " > {log} 2>&1"
 
 
@@ -134,7 +137,8 @@ rule train_model:
         layout=config["videos"]["layout"],
         backend=config["videos"]["backend"],
         launcher=get_train_launcher,
-        omp_threads=get_train_omp_threads,
+        # the compute threads, fixed (get_train_process_threads); {threads} is the grant
+        omp_threads=get_train_process_threads,
     # before any evaluation of an earlier model: the fine-tunes are the longest chain of the run
     priority: 5
     threads: get_train_threads

@@ -344,10 +344,47 @@ def test_replay_records_pass_through_at_the_end(world: dict[str, Path], tmp_path
     write_mixture(world["mixture"], f"replay: {{files: [{replay}]}}\n")
     records = build(world, tmp_path / "sft.jsonl")
     no_action = {"verb_id": -1, "noun_id": -1, "action_id": -1}
-    assert records[-2:] == [{**original, "task": "replay", **no_action} for original in originals]
+    assert records[-2:] == [
+        {**original, "id": f"replay:{original['id']}", "task": "replay", **no_action}
+        for original in originals
+    ]
     manifest = json.loads(manifest_path(tmp_path / "sft.jsonl").read_text())
     assert manifest["counts"]["replay"] == 2
     assert manifest["inputs"][f"replay:{replay.as_posix()}"]["sha256"] == sha256_file(replay)
+
+
+def test_a_base_mixture_replays_into_the_fine_tune_mixture_as_sft_records(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """The toy's replay: the base model's own instruction data (an SFT JSONL), beside captions of
+    the same clips, trainable as it is (the training reader validates every record)."""
+    write_mixture(world["mixture"], "hard_mqa: {fraction: 0.0}\ndirect_narration: {fraction: 0.0}\n")
+    base = build(world, tmp_path / "base.jsonl")
+    write_mixture(world["mixture"], f"replay: {{files: ['{tmp_path / 'base.jsonl'}']}}\n")
+    records = build(world, tmp_path / "train.jsonl")
+    replayed = [record for record in records if record["task"] == "replay"]
+    assert replayed == [
+        {
+            **record,
+            "id": f"replay:{record['id']}",
+            "task": "replay",
+            "verb_id": -1,
+            "noun_id": -1,
+            "action_id": -1,
+        }
+        for record in base
+    ]
+    assert "replay:P03-P03_01_1.00_2.00:caption" in by_id(records)
+    assert "P03-P03_01_1.00_2.00:caption" in by_id(records)
+    assert [SFTRecord.model_validate(record).id for record in replayed] == [r["id"] for r in replayed]
+
+
+def test_a_replay_jsonl_line_that_is_not_json_is_refused(world: dict[str, Path], tmp_path: Path) -> None:
+    replay = tmp_path / "base.jsonl"
+    replay.write_text('{"id": "x", "video": "P01-P01_01", "conversations": []}\n{"id": \n')
+    write_mixture(world["mixture"], f"replay: {{files: ['{replay}']}}\n")
+    with pytest.raises(InputError, match=r"base\.jsonl, line 2: not valid JSON"):
+        build(world, tmp_path / "sft.jsonl")
 
 
 def test_a_replay_record_without_video_is_refused(world: dict[str, Path], tmp_path: Path) -> None:

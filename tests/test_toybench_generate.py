@@ -26,7 +26,7 @@ from actionmqa.toybench.wording import VERBS, action_phrase, noun_name
 from actionmqa.toyworld import WorldConfig, generate_world
 
 SEED = 11
-EXPECTED = {"egoschema": 32, "perceptiontest": 48, "longvideobench": 36, "videomme": 36, "mvbench": 42}
+EXPECTED = {"egoschema": 150, "perceptiontest": 150, "longvideobench": 156, "videomme": 153, "mvbench": 154}
 #: Where each adapter looks for videos when given a video root (its default folder under the root).
 VIDEO_DIRS = {
     "egoschema": "videos",
@@ -116,7 +116,12 @@ def test_perceptiontest_groups(out):
 
 def test_longvideobench_groups_and_padding(out):
     questions = load(out, "longvideobench")
-    assert Counter(q.groups["duration_group"] for q in questions) == {"15": 9, "60": 9, "600": 9, "3600": 9}
+    assert Counter(q.groups["duration_group"] for q in questions) == {
+        "15": 39,
+        "60": 39,
+        "600": 39,
+        "3600": 39,
+    }
     assert {q.groups["question_category"] for q in questions} <= QUESTION_CATEGORIES
     assert {len(q.options) for q in questions} == {4, 5}
     rows = pq.read_table(out / "longvideobench" / "validation-00000-of-00001.parquet").to_pylist()
@@ -126,7 +131,7 @@ def test_longvideobench_groups_and_padding(out):
 
 def test_videomme_groups(out):
     questions = load(out, "videomme")
-    assert Counter(q.groups["duration"] for q in questions) == {"short": 12, "medium": 12, "long": 12}
+    assert Counter(q.groups["duration"] for q in questions) == {"short": 51, "medium": 51, "long": 51}
     assert {q.groups["task_type"] for q in questions} <= VIDEOMME_TASK_TYPES
     assert {q.groups["domain"] for q in questions} == {"Life Record"}
     assert set(Counter(q.extra["video_id"] for q in questions).values()) == {3}
@@ -136,7 +141,7 @@ def test_videomme_groups(out):
 def test_mvbench_tasks_candidates_and_bounds(out):
     questions = load(out, "mvbench")
     tasks = Counter(q.groups["task"] for q in questions)
-    assert len(tasks) == 7 and set(tasks.values()) == {6}
+    assert len(tasks) == 7 and set(tasks.values()) == {22}
     assert {len(q.options) for q in questions} == {2, 3, 4, 5}
     bounded = {q.groups["task"] for q in questions if q.start is not None}
     assert bounded == {"action_sequence", "action_prediction", "object_interaction"}

@@ -190,6 +190,27 @@ def test_a_rerun_of_a_finished_run_publishes_the_same_model_without_another_step
     assert (paths["final"] / "model.safetensors").read_bytes() == weights
 
 
+def test_switching_the_action_token_on_trains_the_same_model_twice(tmp_path):
+    """The token and heads a base without them lacks are drawn from the recipe's seed: two runs
+    write the same bytes (they were drawn from an unseeded generator, so every run differed)."""
+    recipe = RECIPE.replace(f"max_steps: {MAX_STEPS}", "max_steps: 2") + "action_token: true\n"
+    weights = []
+    for run in ("first", "second"):
+        paths = world(tmp_path / run, recipe)
+        write_base_model(paths["base"], action_token=False)
+        result = subprocess.run(
+            [sys.executable, *train_command(paths)],
+            capture_output=True,
+            text=True,
+            env=quiet_env(tmp_path),
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stderr[-5000:]
+        assert "action token switched on by the recipe" in result.stderr
+        weights.append((paths["final"] / "model.safetensors").read_bytes())
+    assert weights[0] == weights[1]
+
+
 @pytest.mark.slow
 def test_two_processes_shard_the_data_save_once_and_resume(tmp_path):
     """torchrun with 2 CPU processes on gloo: one epoch in 4 steps, then extended to 6 steps by a rerun."""

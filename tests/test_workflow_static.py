@@ -188,21 +188,32 @@ def test_a_nested_number_given_with_snakemake_config_is_named_with_the_way_round
     )
 
 
-def test_local_profile_trains_the_base_on_two_threads_and_the_fine_tunes_on_one(tmp_path):
-    result = snakemake(
-        tmp_path, "evaluate", "-n", "-p", "--profile", str(REPO / "config" / "profiles" / "local")
-    )
+@pytest.mark.parametrize(
+    "cores", [["-c1"], ["-c2"], ["--profile", str(REPO / "config" / "profiles" / "local")]]
+)
+def test_jobs_compute_on_the_configs_threads_whatever_cores_the_run_has(tmp_path, cores):
+    """The base's stages on two threads, fine-tunes and evaluations on one, also under -c1, where
+    Snakemake grants every job one core: a thread count the grant decided would change the sums."""
+    result = snakemake(tmp_path, "evaluate", "-n", "-p", *cores)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    threads = {
-        line.split("--final ")[1].split()[0]: line.split("OMP_NUM_THREADS=")[1].split()[0]
-        for line in (result.stdout + result.stderr).splitlines()
-        if " train run " in line
-    }
+    commands = [line for line in (result.stdout + result.stderr).splitlines() if "OMP_NUM_THREADS=" in line]
+    threads = {}
+    for line in commands:
+        verb = " ".join(line.split(" -m actionmqa ")[1].split()[:2])
+        target = line.split("--final ")[1].split()[0] if verb == "train run" else verb
+        threads.setdefault(target, set()).add(line.split("OMP_NUM_THREADS=")[1].split()[0])
     assert threads == {
-        "results/toy/models/base": "2",
-        "results/toy/models/llavaction": "1",
-        "results/toy/models/llavaction_no_action_token": "1",
+        "base vision": {"2"},
+        "base language": {"2"},
+        "results/toy/models/base": {"2"},
+        "results/toy/models/llavaction": {"1"},
+        "results/toy/models/llavaction_no_action_token": {"1"},
+        "eval mqa": {"1"},
+        "eval sap": {"1"},
+        "eval recognition": {"1"},
+        "eval bench": {"1"},
     }
+    assert all("--threads 2 " in line for line in commands if " -m actionmqa base " in line)
 
 
 def test_the_paper_plan_trains_the_7b_as_one_multi_node_job_with_the_papers_global_batch(tmp_path):

@@ -50,7 +50,7 @@ def _add_vision(verbs: Any) -> None:
         "--head", choices=("ordered", "pooled"), default="ordered", help="pooled: the order-blind ablation"
     )
     parser.add_argument("--seed", type=int, default=0, help="initialisation, batches, held-out part")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (OMP_NUM_THREADS)")
     parser.add_argument("--out", type=Path, required=True, help="tower folder (replaced whole)")
     parser.add_argument("--metrics", type=Path, required=True, help="train and held-out accuracies (JSON)")
     parser.set_defaults(func=_vision)
@@ -68,7 +68,7 @@ def _add_language(verbs: Any) -> None:
         "--heldout-fraction", type=float, default=0.1, help="share of each action's wordings not trained on"
     )
     parser.add_argument("--seed", type=int, default=0, help="initialisation, batches, held-out wordings")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (OMP_NUM_THREADS)")
     parser.add_argument("--out", type=Path, required=True, help="language model folder (replaced whole)")
     parser.add_argument("--metrics", type=Path, required=True, help="held-out choosing accuracies (JSON)")
     parser.set_defaults(func=_language)
@@ -109,13 +109,11 @@ def _tokenizer(args: argparse.Namespace) -> None:
 
 
 def _vision(args: argparse.Namespace) -> None:
-    import torch
-
     from actionmqa.basemodel.pretrain import VisionRecipe
     from actionmqa.basemodel.vision import VisionJob, build_vision
+    from actionmqa.determinism import compute_deterministically
 
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    compute_deterministically(args.seed, args.threads)
     recipe = VisionRecipe(
         steps=args.steps,
         batch_size=args.batch_size,
@@ -143,12 +141,10 @@ def _vision(args: argparse.Namespace) -> None:
 
 
 def _language(args: argparse.Namespace) -> None:
-    import torch
-
     from actionmqa.basemodel.language import LanguageJob, LanguageRecipe, build_language
+    from actionmqa.determinism import compute_deterministically
 
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    compute_deterministically(args.seed, args.threads)
     build_language(
         LanguageJob(
             annotations_dir=args.annotations_dir,
@@ -171,6 +167,9 @@ def _language(args: argparse.Namespace) -> None:
 
 def _init(args: argparse.Namespace) -> None:
     from actionmqa.basemodel.assemble import InitJob, assemble
+    from actionmqa.determinism import compute_deterministically
+
+    compute_deterministically(args.seed)
 
     assemble(
         InitJob(

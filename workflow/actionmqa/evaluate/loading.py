@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
+from actionmqa.determinism import compute_deterministically
 from actionmqa.errors import InputError
 from actionmqa.model.modeling import LlavaActionForConditionalGeneration
 from actionmqa.model.processing import ChatCollator, FrameProcessor
@@ -39,7 +40,8 @@ class LoadedModel:
 
 
 def load_model(path: Path) -> LoadedModel:
-    """bf16 on a GPU (as upstream's ``prepare_llava``), fp32 on a CPU; eval mode."""
+    """bf16 on a GPU (as upstream's ``prepare_llava``), fp32 on a CPU; eval mode, deterministic kernels."""
+    compute_deterministically()
     path = Path(path)
     if not (path / "config.json").is_file():
         raise InputError(path / "config.json", "not a saved model folder (no config.json)")

@@ -29,6 +29,8 @@ from actionmqa.sft.tasks.mqa import MQAAsker
 from actionmqa.sft.tasks.open_qa import OpenQA
 from actionmqa.sft.tasks.random_mqa import RandomMQA
 from actionmqa.sft.tasks.temporal_detection import TemporalDetection
+from actionmqa.sft.tasks.video_mc import VideoMC
+from actionmqa.toybench.world import World
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class TaskInputs:
     pools: Mapping[str, tuple[str, ...]]
     predictions: Mapping[str, Mapping[int, Sequence[str]]] = field(default_factory=dict)
     clip_texts: ClipTexts | None = None
+    world: World | None = None
 
 
 @dataclass
@@ -86,6 +89,11 @@ def make_generators(
         generic = mixture.generic_mc
         generators.append(
             GenericMC(inputs.clip_texts, answers, k, generic.fraction, seed, generic.inline_fraction)
+        )
+    if inputs.world is not None:
+        video = mixture.video_mc
+        generators.append(
+            VideoMC.of(inputs.world, video.fraction, seed, video.inline_fraction, video.questions)
         )
     return [generator for generator in generators if generator.fraction > 0]
 

@@ -21,6 +21,7 @@ from actionmqa.sft.records import RecordMaker
 from actionmqa.sft.replay import replay_records
 from actionmqa.sft.segments import segments_in_order
 from actionmqa.specialist.predictions import load_predictions, read_prediction_source
+from actionmqa.toybench.world import load_world
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class BuildRequest:
     prediction_manifests: Mapping[str, Path] = field(default_factory=dict)
     scenes: Path | None = None
     teacher_file: Path | None = None
+    world: Path | None = None
     frames: int | None = None
 
 
@@ -60,6 +62,7 @@ def build_sft(request: BuildRequest) -> dict[str, Any]:
             for name, path in request.predictions.items()
         },
         clip_texts=_clip_texts(request),
+        world=None if mixture.video_mc.fraction == 0 else load_world(request.world, request.split),
     )
     generators = make_generators(segments, mixture, inputs, request.seed)
     maker = RecordMaker(inputs.labels, request.split, request.frames)
@@ -100,6 +103,12 @@ def check_sources(request: BuildRequest, mixture: MixtureConfig) -> None:
             "hard MQA needs specialist predictions: pass --predictions NAME=FILE or set the fraction to 0",
             key="hard_mqa.fraction",
         )
+    if mixture.video_mc.fraction > 0 and request.world is None:
+        raise InputError(
+            request.mixture_file,
+            "video_mc asks about a toy world's train videos: pass --world (or set the fraction to 0)",
+            key="video_mc.fraction",
+        )
     for name in request.prediction_manifests:
         if name not in request.predictions:
             raise InputError(None, f"a predictions manifest for '{name}', which has no --predictions")
@@ -134,4 +143,6 @@ def _input_files(
         files["scenes"] = request.scenes
     if request.teacher_file is not None:
         files["teacher_file"] = request.teacher_file
+    if mixture.video_mc.fraction > 0 and request.world is not None:
+        files["world_manifest"] = request.world / "manifest.json"
     return files

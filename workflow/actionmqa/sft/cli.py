@@ -57,6 +57,9 @@ def _add_build(verbs: Any) -> None:
     texts.add_argument("--scenes", type=Path, help="toy world scenes.jsonl: captions and QA (demo)")
     texts.add_argument("--teacher-file", type=Path, help="captions and QA written by 'sft teacher'")
     build.add_argument(
+        "--world", type=Path, help="toy world folder: the train clips of general video multiple choice"
+    )
+    build.add_argument(
         "--time-instruction", action="store_true", help="prefix each prompt with the video's duration"
     )
     build.add_argument("--frames", type=int, help="frames the time instruction announces")
@@ -124,6 +127,7 @@ def _build(args: argparse.Namespace) -> None:
         prediction_manifests=dict(args.predictions_manifest),
         scenes=args.scenes,
         teacher_file=args.teacher_file,
+        world=args.world,
         frames=args.frames,
     )
     started = time.perf_counter()

@@ -23,6 +23,7 @@ __all__ = [
     "ReplayShare",
     "TaskShare",
     "TemporalShare",
+    "VideoMCShare",
     "keeps",
     "load_mixture",
 ]
@@ -73,6 +74,13 @@ class GenericMCShare(TaskShare):
     inline_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
+class VideoMCShare(GenericMCShare):
+    """General video multiple choice over windows of several train actions (``sft.tasks.video_mc``):
+    ``questions`` per window, of distinct kinds."""
+
+    questions: int = Field(default=1, ge=1)
+
+
 class ReplayShare(TaskShare):
     """General-video replay: LLaVA-Video-178K JSON files (relative paths from the working directory).
 
@@ -105,6 +113,9 @@ class MixtureConfig(_Strict):
     #: General multiple-choice QA over the teacher's QA pairs with random distractors: the toy
     #: base model's stand-in for general instruction data; not in the paper's mixture.
     generic_mc: GenericMCShare = GenericMCShare()
+    #: Questions about several actions of a toy world's train video (what first, how often, what
+    #: next): the toy base's stand-in for general video QA; not in the paper's mixture.
+    video_mc: VideoMCShare = VideoMCShare()
     replay: ReplayShare = ReplayShare()
 
     @property

@@ -1,8 +1,11 @@
-"""General-video replay: LLaVA-Video-178K records passed through unchanged (spec/llavaction.md §2.2).
+"""General-video replay: the base model's instruction data passed through (spec/llavaction.md §2.2).
 
-They keep the model's general video skills while it learns actions. Each record gains
-``task: "replay"`` and the action target ``[-1, -1, -1]`` that upstream's collator uses for
-"no action label"; everything else, the LLaVA-Video prompts included, is theirs.
+They keep the model's general video skills while it learns actions: the paper replays
+LLaVA-Video-178K (its ``*_processed.json`` files, each a JSON list), the toy world replays its base
+model's own instruction data (``results/toy/sft/base.jsonl``, one record a line). Each record
+gains ``task: "replay"``, the action target ``[-1, -1, -1]`` that upstream's collator uses for
+"no action label", and an id prefixed ``replay:`` (the toy's replayed captions would otherwise
+repeat the ids of the mixture's own); everything else, the prompts included, is theirs.
 """
 
 from __future__ import annotations
@@ -13,21 +16,27 @@ from pathlib import Path
 from typing import Any
 
 from actionmqa.errors import InputError
+from actionmqa.io import read_jsonl
 from actionmqa.sft.mixture import keeps
 
 TASK = "replay"
 #: Upstream's "no action label" target, ``[-1, -1, -1]``.
 NO_ACTION_IDS = {"verb_id": -1, "noun_id": -1, "action_id": -1}
+ID_PREFIX = "replay:"
 
 
 def load_replay_file(path: Path) -> list[dict[str, Any]]:
-    """A LLaVA-Video-178K ``*_processed.json``: a JSON list of records with ``video``, ``conversations``."""
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"not valid JSON ({exc.msg}, line {exc.lineno})") from exc
-    if not isinstance(document, list):
-        raise InputError(path, f"expected a JSON list of records, got {type(document).__name__}")
+    """Records with ``video`` and ``conversations``: a JSON list (LLaVA-Video-178K's
+    ``*_processed.json``), or JSONL (``.jsonl``: an SFT file of this workflow)."""
+    if Path(path).suffix == ".jsonl":
+        document = read_jsonl(path)
+    else:
+        try:
+            document = json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InputError(path, f"not valid JSON ({exc.msg}, line {exc.lineno})") from exc
+        if not isinstance(document, list):
+            raise InputError(path, f"expected a JSON list of records, got {type(document).__name__}")
     for index, record in enumerate(document):
         _check_record(path, index, record)
     return document
@@ -39,8 +48,12 @@ def replay_records(paths: Sequence[Path], fraction: float, seed: int) -> list[di
     for path in paths:
         for index, record in enumerate(load_replay_file(path)):
             if keeps(fraction, seed, f"{Path(path).as_posix()}#{index}", TASK):
-                kept.append({**record, "task": TASK, **NO_ACTION_IDS})
+                kept.append({**record, **_replay_id(record), "task": TASK, **NO_ACTION_IDS})
     return kept
+
+
+def _replay_id(record: dict[str, Any]) -> dict[str, str]:
+    return {"id": ID_PREFIX + str(record["id"])} if "id" in record else {}
 
 
 def _check_record(path: Path, index: int, record: Any) -> None:

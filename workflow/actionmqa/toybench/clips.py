@@ -177,6 +177,14 @@ def plan_clip(world: World, shape: ClipShape, rng: np.random.Generator) -> Clip:
     return _assemble(windows, shape)
 
 
+def clip_from(video: SourceVideo, first_event: int, seconds: float) -> Clip:
+    """The one-window clip of ``video`` from its action ``first_event`` through the first action
+    that makes it last ``seconds`` (or through the video's last action, if that comes first)."""
+    window = _window(video, first_event, seconds, reveal_next=False)
+    assert window is not None  # only a window that must keep an action in reserve can fail
+    return _assemble([window], ClipShape(seconds=(seconds, seconds)))
+
+
 def _assemble(windows: list[_Window], shape: ClipShape) -> Clip:
     pieces, shown, after_bound = [], [], []
     offset = 0.0

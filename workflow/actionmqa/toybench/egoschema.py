@@ -37,7 +37,7 @@ class ToyEgoSchema(ToyBenchmark):
         (
             ClipGroup(
                 "subset",
-                32,
+                150,
                 ClipShape(seconds=(12, 24)),
                 kinds=(
                     Kind.FIRST,

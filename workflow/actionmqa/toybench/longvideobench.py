@@ -69,7 +69,7 @@ class ToyLongVideoBench(ToyBenchmark):
         tuple(
             ClipGroup(
                 str(code),
-                3,
+                13,
                 ClipShape(seconds=seconds, pieces=pieces),
                 kinds=tuple(CATEGORIES),
                 n_options=(4, 5),

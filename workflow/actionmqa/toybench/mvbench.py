@@ -23,7 +23,7 @@ from actionmqa.toybench.questions import Kind
 from actionmqa.toybench.wording import THE_PERSON
 from actionmqa.toybench.writers import write_json_records
 
-CLIPS_PER_TASK = 6
+CLIPS_PER_TASK = 22
 ACTION_CLIP = ClipShape(seconds=(6, 14))
 BOUNDED_CLIP = ClipShape(seconds=(6, 14), bounded=True)
 #: task -> (clip shape, kind, candidate counts), in MVBench's own task order (lmms-eval's DATA_LIST).

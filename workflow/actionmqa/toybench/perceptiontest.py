@@ -51,7 +51,7 @@ class ToyPerceptionTest(ToyBenchmark):
         (
             ClipGroup(
                 "validation",
-                16,
+                50,
                 ClipShape(seconds=(6, 14)),
                 kinds=tuple(LABELS),
                 n_options=(3,),

@@ -73,7 +73,7 @@ class ToyVideoMME(ToyBenchmark):
         tuple(
             ClipGroup(
                 label,
-                4,
+                17,
                 ClipShape(seconds=seconds, pieces=pieces),
                 kinds=tuple(TASK_TYPES),
                 n_options=(4,),

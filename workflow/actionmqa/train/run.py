@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from transformers import AutoTokenizer, PreTrainedTokenizerBase, TrainingArguments, set_seed
+from transformers import AutoTokenizer, PreTrainedTokenizerBase, TrainingArguments
 
+from actionmqa.determinism import compute_deterministically
 from actionmqa.io import publish_dir, sha256_file, staging_dir, write_json
 from actionmqa.model.configuration import LlavaActionConfig
 from actionmqa.model.modeling import LlavaActionForConditionalGeneration
@@ -187,8 +188,9 @@ def train(job: TrainJob) -> int:
     args = training_arguments(job, deepspeed_json, accumulation)
     join_deepspeed_to_process_group()
     # weights the base lacks (the action token and its heads) are drawn now: from the seed, so that
-    # every topology and every rerun starts from the same ones (the Trainer seeds only later)
-    set_seed(recipe.seed)
+    # every topology and every rerun starts from the same ones (the Trainer seeds only later);
+    # deterministic kernels from here on
+    compute_deterministically(recipe.seed)
     tokenizer, model, frame_processor = load_base(job)
     for part, count in freeze_untuned(model, recipe.tunable_parts).items():
         log.info("training %s: %d parameters", part, count)
