@@ -16,3 +16,13 @@ def real_ek100_dir() -> Path:
     if not (SHARED_EK100 / "EPIC_100_validation.csv").is_file():
         pytest.skip("../shared/data/ek100 is not present")
     return SHARED_EK100
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test's HTTP goes straight to its loopback server (127.0.0.1), never through a proxy
+    the machine's environment names."""
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")

@@ -34,13 +34,6 @@ PATH = "/ckpt/avion_vitl.pth"
 FAST = RetryPolicy(retries=3, backoff_s=0.001, resumes=2, timeout_s=5.0)
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
-
-
 @pytest.fixture
 def server():
     with serve_faults({PATH: DATA}) as running:

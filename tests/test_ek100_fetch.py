@@ -20,9 +20,8 @@ UNSEEN = b"participant_id\nP18\nP32\n"
 
 
 @pytest.fixture
-def remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, str]]:
+def remote(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """(directory served as <base_url>, base_url) of a server that lives for one test."""
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
     served = tmp_path / "served"
     commit_dir = served / "commit"
     commit_dir.mkdir(parents=True)

@@ -29,10 +29,9 @@ def md5(data: bytes) -> str:
 
 
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, str]]:
+def server(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """(served folder, base URL): ds55/ and ds100/ as the two data.bris datasets, tables/ as the
     download scripts' data/ with the split table and md5s of the served bytes."""
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
     served = tmp_path / "served"
     md5_lines = ["md5,file_remote_path,version"]
     for relative, data in VIDEOS.values():
@@ -154,12 +153,11 @@ def test_cli_fetch_then_check_from_the_segment_csvs(server, tmp_path):
     assert main(check) == 0
 
 
-def test_video_cut_off_mid_file_resumes_from_its_partial(tmp_path, monkeypatch):
+def test_video_cut_off_mid_file_resumes_from_its_partial(tmp_path):
     """A video cut off by the server, then a rerun after a killed job: each byte is sent once."""
     from actionmqa.download import RetryPolicy, partial_path
     from loopback_faults import Fault, serve_faults
 
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
     video = bytes(range(256)) * 400  # 100 kB
     remote = "/ds100/P02/videos/P02_101.MP4"
     files = {

@@ -21,7 +21,6 @@ from actionmqa.prompts import mqa_prompt
 from actionmqa.video.synthetic import write_pattern_tree
 from loopback_chat import (
     LoopbackChatServer,
-    no_proxy,  # noqa: F401 (an autouse fixture)
     serve,
 )
 from tiny_llava_world import VIDEOS, mqa_records, write_benchmark

@@ -26,7 +26,6 @@ from actionmqa.rehearsal.service import RehearsalService, url_problems
 from actionmqa.specialist.released.release_file import load_release
 from actionmqa.specialist.released.zoo import RELEASES
 from actionmqa.teacher.schemas import CaptionResponse, QAExpansionResponse, response_format
-from loopback_chat import no_proxy  # noqa: F401 (an autouse fixture)
 from test_model_convert_oracle import (
     LABELS,
     TEXT,

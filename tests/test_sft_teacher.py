@@ -28,7 +28,6 @@ from actionmqa.video.synthetic import write_pattern_tree
 from loopback_chat import (
     LoopbackChatServer,
     Reply,
-    no_proxy,  # noqa: F401 (an autouse fixture)
     serve,
 )
 from sft_tiny_world import TRAIN, write_mixture, write_sft_dir

@@ -34,7 +34,6 @@ from actionmqa.teacher.transport import RetryPolicy, parse_retry_after
 from loopback_chat import (
     LoopbackChatServer,
     Reply,
-    no_proxy,  # noqa: F401 (an autouse fixture)
     serve,
 )
 
