@@ -63,6 +63,7 @@ def test_score_writes_summary_and_per_sample_predictions(data, tmp_path):
     summary = json.loads(summary_path.read_text())
     # action_antonym: B right, "a person" -> A right; object_existence: "" dropped, (B) wrong
     assert summary["accuracy"] == pytest.approx((100.0 + 0.0) / 2)
+    assert summary["unit"] == "percent"  # as every evaluation summary states its unit
     assert (summary["n"], summary["denominator"], summary["excluded"], summary["unparsed"]) == (4, 3, 1, 1)
     assert summary["parser_mode"] == "lmms_eval"
     assert summary["groups"]["task"]["action_antonym"] == {

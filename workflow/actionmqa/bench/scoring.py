@@ -14,6 +14,10 @@ from typing import Any
 
 from actionmqa.bench.records import SampleResult, Skip
 
+#: The unit of every accuracy in an evaluation summary (benchmarks, EK100-MQA, SAP, recognition),
+#: which each summary states in its ``unit`` field.
+UNIT = "percent"
+
 
 @dataclass(frozen=True)
 class GroupStat:
@@ -118,6 +122,7 @@ class Summary:
             "benchmark": self.benchmark,
             "parser_mode": self.parser_mode,
             "accuracy": self.accuracy,
+            "unit": UNIT,
             "n": self.n,
             "correct": self.correct,
             "denominator": self.denominator,

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from actionmqa.bench.scoring import UNIT
 from actionmqa.evaluate.answering import batched
 from actionmqa.evaluate.clips import ClipSource, clips_for, in_order
 from actionmqa.evaluate.mqa import check_unique_uids, clip_request, prediction, summarise
-from actionmqa.evaluate.runner import UNIT
 from actionmqa.io import sha256_file, write_json, write_jsonl
 from actionmqa.mqa.records import MQARecord, read_benchmark
 from actionmqa.prompts import gpt_benchmark_system_prompt

@@ -31,6 +31,7 @@ import numpy as np
 from pydantic import TypeAdapter
 from tqdm import tqdm
 
+from actionmqa.bench.scoring import UNIT
 from actionmqa.evaluate.answering import batched
 from actionmqa.evaluate.progress import Answer, Fingerprint, Progress, digest, model_stamp, progress_path
 from actionmqa.evaluate.shards import Shard, write_part
@@ -49,9 +50,6 @@ T = TypeVar("T")
 #: A task's record of one answer, and what ``finish`` makes of them all: prediction rows and a summary.
 Record = dict[str, Any]
 Finished = tuple[list[Record], dict[str, Any]]
-
-#: The unit of every accuracy and top-1 in an evaluation summary, which says so in its ``unit``.
-UNIT = "percent"
 
 #: Job fields that say where results go, not how they are made: outside the fingerprint.
 OUTPUT_FIELDS = ("summary", "predictions")

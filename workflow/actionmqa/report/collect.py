@@ -27,10 +27,9 @@ from typing import Any
 
 import pandas as pd
 
+from actionmqa.bench.scoring import UNIT
 from actionmqa.errors import InputError, csv_line
 
-#: The unit every evaluation summary states (``actionmqa.evaluate.runner.UNIT``).
-SUMMARY_UNIT = "percent"
 DISTRACTORS = ("random", "medium", "hard")
 BENCHMARKS = ("egoschema", "perceptiontest", "longvideobench", "videomme", "mvbench")
 
@@ -129,12 +128,12 @@ class _Summary:
         if "unit" not in self.data:
             raise InputError(
                 self.path,
-                f"missing field: summaries state their unit ('{SUMMARY_UNIT}') since EK100-MQA and SAP"
+                f"missing field: summaries state their unit ('{UNIT}') since EK100-MQA and SAP"
                 " stopped writing fractions; evaluate again to rewrite this one",
                 key="unit",
             )
-        if self.data["unit"] != SUMMARY_UNIT:
-            raise InputError(self.path, f"expected '{SUMMARY_UNIT}', found {self.data['unit']!r}", key="unit")
+        if self.data["unit"] != UNIT:
+            raise InputError(self.path, f"expected '{UNIT}', found {self.data['unit']!r}", key="unit")
         return self.number(key, scale=1.0, nullable=nullable)
 
     def integer(self, key: str, *, equals: int | None = None) -> int:
