@@ -118,9 +118,21 @@ def test_sft_mixture_has_every_toy_task_with_action_ids(toy_run):
         "temporal_detection",
         "caption",
         "open_qa",
+        "replay",
     }
     assert counts["hard_mqa_medium"] == counts["hard_mqa_hard"] == 200  # one per clip and source
     assert 60 < counts["direct_narration"] < 140  # half of the clips
-    assert all(r["verb_id"] >= 0 and r["noun_id"] >= 0 and r["action_id"] >= 0 for r in records)
+    # config/sft/toy.yaml replays half of the base's instruction data (800 records: 4 tasks x 200)
+    base = (sft / "base.jsonl").read_text().splitlines()
+    assert len(base) == 800 and 300 < counts["replay"] < 500
+    own, replayed = (
+        [r for r in records if r["task"] != "replay"],
+        [r for r in records if r["task"] == "replay"],
+    )
+    assert all(r["verb_id"] >= 0 and r["noun_id"] >= 0 and r["action_id"] >= 0 for r in own)
+    # a replayed record is one of the base's own conversations, about a scene or a window, not one action
+    conversations = {json.dumps(json.loads(line)["conversations"]) for line in base}
+    assert all(json.dumps(r["conversations"]) in conversations for r in replayed)
+    assert all(r["verb_id"] == r["noun_id"] == r["action_id"] == -1 for r in replayed)
     captions = [r for r in records if r["task"] == "caption"]
     assert captions and all(r["teacher"] == "toyworld-scenes" for r in captions)
