@@ -105,3 +105,17 @@ def join_deepspeed_to_process_group() -> None:
 
     if dist.is_available() and dist.is_initialized() and not deepspeed.comm.is_initialized():
         deepspeed.init_distributed(dist_backend=dist.get_backend())
+
+
+def end_process_group() -> None:
+    """Wait for every process, then tear torch.distributed down before the interpreter exits.
+
+    Left to the interpreter's own teardown, a gloo group can abort a process whose communication
+    threads are still joinable ("terminate called without an active exception", SIGABRT): a CPU
+    run of two processes failed so under load after saving its final model.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -50,6 +50,7 @@ from actionmqa.train.deepspeed_configs import resolve_deepspeed
 from actionmqa.train.history import record_job_event
 from actionmqa.train.launch import (
     World,
+    end_process_group,
     ensure_process_group_env,
     join_deepspeed_to_process_group,
     prepare_deepspeed,
@@ -246,12 +247,13 @@ def train(job: TrainJob) -> int:
                 time_limit.stopped_at,
                 EXIT_TIME_LIMIT,
             )
-        trainer.accelerator.wait_for_everyone()
+        end_process_group()
         raise SystemExit(EXIT_TIME_LIMIT)
 
     save_final(trainer, job, frame_processor)
     if main:
         record_job_event(job.output_dir, "finished", step=trainer.state.global_step)
+    end_process_group()
     return trainer.state.global_step
 
 
