@@ -23,6 +23,7 @@ from actionmqa.train.checkpoints import latest_checkpoint
 from actionmqa.train.history import read_job_events
 from actionmqa.train.losscurve import COLUMNS, read_loss_curve
 from actionmqa.video.synthetic import write_pattern_tree
+from digests import sha256
 from tiny_llava_world import VIDEOS, sft_records, write_base_model, write_sft
 
 N_RECORDS, BATCH, MAX_STEPS, SAVE_STEPS = 16, 2, 8, 2
@@ -175,7 +176,7 @@ def test_a_rerun_of_a_finished_run_publishes_the_same_model_without_another_step
     command = [sys.executable, *train_command(paths)]
     first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert first.returncode == 0, first.stderr[-5000:]
-    weights = (paths["final"] / "model.safetensors").read_bytes()
+    weights = sha256(paths["final"] / "model.safetensors")
 
     rerun = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-5000:]
@@ -187,7 +188,7 @@ def test_a_rerun_of_a_finished_run_publishes_the_same_model_without_another_step
         range(1, steps + 1)
     )
     assert json.loads((paths["final"] / "training.json").read_text())["global_step"] == steps
-    assert (paths["final"] / "model.safetensors").read_bytes() == weights
+    assert sha256(paths["final"] / "model.safetensors") == weights
 
 
 def test_switching_the_action_token_on_trains_the_same_model_twice(tmp_path):
@@ -207,7 +208,7 @@ def test_switching_the_action_token_on_trains_the_same_model_twice(tmp_path):
         )
         assert result.returncode == 0, result.stderr[-5000:]
         assert "action token switched on by the recipe" in result.stderr
-        weights.append((paths["final"] / "model.safetensors").read_bytes())
+        weights.append(sha256(paths["final"] / "model.safetensors"))
     assert weights[0] == weights[1]
 
 
