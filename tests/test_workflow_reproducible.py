@@ -4,11 +4,18 @@ The runs differ in what the issue said must not matter: one has two cores, the o
 (Snakemake then grants every job a single core, and runs one job at a time). Each trains the
 tiny base of tests/test_workflow_report.py and a fine-tune that switches the action token on
 (its new weights were once drawn unseeded), replaying the base's data, then evaluates both.
+
+The weights are compared by their mean absolute difference, not byte for byte: a single-thread
+training job here has now and then computed differently in the last bits from its first forward
+pass on (tests/test_train_run.py says more); in the CI run where the weights differed, the
+tables and summaries had compared equal.
+A weight drawn unseeded, or a different data order, differs by far more.
 """
 
 from __future__ import annotations
 
 import pytest
+from safetensors.torch import load_file
 
 from digests import sha256
 from test_workflow_report import TINY_RECIPE, TINY_RUN
@@ -65,7 +72,11 @@ def test_two_runs_write_byte_identical_tables_and_evaluations(tmp_path):
     assert len(mine) > 20 and "tables/distractors.csv" in mine and "eval/llavaction/mvbench.json" in mine
     assert sorted(mine) == sorted(theirs)
     assert [name for name in mine if mine[name] != theirs[name]] == []
-    # the models themselves, too
+    # the models themselves are the same model, though not always to the last bit (see below)
     for model in ("base", "llavaction"):
-        weights = f"models/{model}/model.safetensors"
-        assert sha256(first / weights) == sha256(second / weights), weights
+        mine, theirs = (
+            load_file(results / "models" / model / "model.safetensors") for results in (first, second)
+        )
+        assert sorted(mine) == sorted(theirs)
+        far = [name for name in mine if (mine[name].float() - theirs[name].float()).abs().mean() > 1e-3]
+        assert far == [], model
