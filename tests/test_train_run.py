@@ -70,6 +70,21 @@ def quiet_env(root: Path) -> dict[str, str]:
     return {**os.environ, "OMP_NUM_THREADS": "1", "TORCH_EXTENSIONS_DIR": str(root / "torch_extensions")}
 
 
+def run_training(
+    paths: dict[str, Path], env: dict[str, str], *extra: str, processes: int = 0, succeeds: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """``actionmqa train run`` on ``paths``, alone or under torchrun with ``processes`` CPU processes;
+    unless told otherwise, it must succeed."""
+    torchrun = ("-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes))
+    launcher = [sys.executable, *(torchrun if processes else ())]
+    result = subprocess.run(
+        [*launcher, *train_command(paths), *extra], capture_output=True, text=True, env=env, timeout=600
+    )
+    if succeeds:
+        assert result.returncode == 0, result.stderr[-5000:]
+    return result
+
+
 def kill_after_first_checkpoint(
     command: list[str], checkpoints: Path, env: dict[str, str], log: Path
 ) -> None:
@@ -98,8 +113,7 @@ def resumed(tmp_path_factory):
     kill_after_first_checkpoint(command, paths["output"] / "checkpoints", env, root / "killed.log")
     checkpoint = latest_checkpoint(paths["output"] / "checkpoints")
     drawn_before = (paths["output"] / "samples" / "rank0.txt").read_text().splitlines()
-    rerun = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr[-5000:]
+    rerun = run_training(paths, env)
     return {**paths, "log": rerun.stderr, "checkpoint": checkpoint, "drawn_before": drawn_before}
 
 
@@ -173,13 +187,10 @@ def test_a_rerun_of_a_finished_run_publishes_the_same_model_without_another_step
     steps = MAX_STEPS - SAVE_STEPS  # a checkpoint step inside the first (and only) epoch
     paths = world(tmp_path, RECIPE.replace(f"max_steps: {MAX_STEPS}", f"max_steps: {steps}"))
     env = quiet_env(tmp_path)
-    command = [sys.executable, *train_command(paths)]
-    first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
-    assert first.returncode == 0, first.stderr[-5000:]
+    run_training(paths, env)
     weights = sha256(paths["final"] / "model.safetensors")
 
-    rerun = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr[-5000:]
+    rerun = run_training(paths, env)
     checkpoint = paths["output"] / "checkpoints" / f"checkpoint-{steps}"
     assert f"resuming from checkpoint {checkpoint} (global step {steps})" in rerun.stderr
     assert f"to global step {steps}" in rerun.stderr
@@ -198,17 +209,8 @@ FRESH = ("model.action_embedding", "verb_head.weight", "noun_head.weight", "acti
 def fresh_weights(root: Path, seed: int) -> dict[str, torch.Tensor]:
     """Train 2 steps from a base without the token, with a recipe that switches it on; its fresh weights."""
     recipe = RECIPE.replace(f"max_steps: {MAX_STEPS}", "max_steps: 2") + f"action_token: true\nseed: {seed}\n"
-    paths = world(root, recipe)
-    write_base_model(paths["base"], action_token=False)
-    result = subprocess.run(
-        [sys.executable, *train_command(paths)],
-        capture_output=True,
-        text=True,
-        env=quiet_env(root),
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-5000:]
-    assert "action token switched on by the recipe" in result.stderr
+    paths = world(root, recipe, base_action_token=False)
+    assert "action token switched on by the recipe" in run_training(paths, quiet_env(root)).stderr
     trained = load_model(paths["final"]).model.state_dict()
     return {name: trained[name] for name in FRESH}
 
@@ -238,11 +240,7 @@ def test_two_processes_shard_the_data_save_once_and_resume(tmp_path):
     recipe = RECIPE.replace(f"global_batch_size: {BATCH}", f"global_batch_size: {2 * BATCH}")
     paths = world(tmp_path, recipe.replace(f"max_steps: {MAX_STEPS}", f"max_steps: {epoch_steps}"))
     env = quiet_env(tmp_path)
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-    first = subprocess.run(
-        [*command, *train_command(paths)], capture_output=True, text=True, env=env, timeout=600
-    )
-    assert first.returncode == 0, first.stderr[-5000:]
+    first = run_training(paths, env, processes=2)
 
     samples = paths["output"] / "samples"
     rank0, rank1 = (set((samples / f"rank{r}.txt").read_text().splitlines()) for r in (0, 1))
@@ -253,10 +251,7 @@ def test_two_processes_shard_the_data_save_once_and_resume(tmp_path):
     assert json.loads((paths["final"] / "training.json").read_text())["world_size"] == 2
 
     paths["recipe"].write_text(recipe.replace(f"max_steps: {MAX_STEPS}", f"max_steps: {epoch_steps + 2}"))
-    second = subprocess.run(
-        [*command, *train_command(paths)], capture_output=True, text=True, env=env, timeout=600
-    )
-    assert second.returncode == 0, second.stderr[-5000:]
+    second = run_training(paths, env, processes=2)
     checkpoint = paths["output"] / "checkpoints" / f"checkpoint-{epoch_steps}"
     assert f"resuming from checkpoint {checkpoint} (global step {epoch_steps})" in second.stderr
     assert [int(row["step"]) for row in read_loss_curve(paths["output"] / "loss.csv")] == [1, 2, 3, 4, 5, 6]
@@ -273,15 +268,7 @@ def test_two_cpu_processes_load_and_train_under_zero3(tmp_path):
     recipe = recipe.replace(f"global_batch_size: {BATCH}", "global_batch_size: 8")
     recipe = recipe.replace(f"per_device_train_batch_size: {BATCH}", "per_device_train_batch_size: 1")
     paths = world(tmp_path, recipe)
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-    run = subprocess.run(
-        [*command, *train_command(paths)],
-        capture_output=True,
-        text=True,
-        env=quiet_env(tmp_path),
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-5000:]
+    run = run_training(paths, quiet_env(tmp_path), processes=2)
     assert "global batch 8 = 2 processes (1 node(s) x 2) x 1 per device x 4 accumulation steps" in run.stderr
     assert "DeepSpeed ZeRO stage 3" in run.stderr
     assert [int(row["step"]) for row in read_loss_curve(paths["output"] / "loss.csv")] == [1, 2]
@@ -294,10 +281,7 @@ def test_a_rerun_with_another_recipe_starts_over_instead_of_resuming(resumed):
     """
     recipe = resumed["recipe"].with_name("recipe_changed.yaml")
     recipe.write_text(RECIPE.replace("learning_rate: 5.0e-3", "learning_rate: 4.0e-3"))
-    command = [sys.executable, *train_command({**resumed, "recipe": recipe})]
-    env = quiet_env(resumed["output"].parent)
-    rerun = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr[-5000:]
+    rerun = run_training({**resumed, "recipe": recipe}, quiet_env(resumed["output"].parent))
     assert "of a run with other inputs (changed: recipe): training starts at step 0" in rerun.stderr
     assert "resuming from checkpoint" not in rerun.stderr
     assert f"to global step {MAX_STEPS}" in rerun.stderr
@@ -323,24 +307,13 @@ def test_a_run_stopped_for_its_time_limit_resumes_on_another_topology(tmp_path):
     resumed = world(tmp_path / "resumed", recipe, base_action_token=False)
     env = quiet_env(tmp_path)
 
-    def torchrun(processes: int, paths: dict[str, Path], *extra: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node"]
-        return subprocess.run(
-            [*command, str(processes), *train_command(paths), *extra],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=600,
-        )
-
-    uninterrupted = torchrun(2, reference)
-    assert uninterrupted.returncode == 0, uninterrupted.stderr[-5000:]
+    uninterrupted = run_training(reference, env, processes=2)
     assert "global batch 4 = 2 processes (1 node(s) x 2) x 1 per device x 2 accumulation steps" in (
         uninterrupted.stderr
     )
 
     # no time left: the run stops after its first step (every job makes at least one)
-    stopped = torchrun(2, resumed, "--time-left", "0")
+    stopped = run_training(resumed, env, "--time-left", "0", processes=2, succeeds=False)
     assert stopped.returncode != 0
     assert "time limit: 0 s left (given with --time-left)" in stopped.stderr
     assert "stopped for the time limit at global step 1 with checkpoint-1 saved: exiting with status 75" in (
@@ -355,8 +328,7 @@ def test_a_run_stopped_for_its_time_limit_resumes_on_another_topology(tmp_path):
         for rank in (0, 1)
     }
 
-    on_four = torchrun(4, resumed)
-    assert on_four.returncode == 0, on_four.stderr[-5000:]
+    on_four = run_training(resumed, env, processes=4)
     checkpoint = resumed["output"] / "checkpoints" / "checkpoint-1"
     assert f"resuming from checkpoint {checkpoint} (global step 1)" in on_four.stderr
     assert "it was saved by 2 processes, this run has 4: loading it in universal format" in on_four.stderr
