@@ -219,8 +219,8 @@ def test_switching_the_action_token_on_draws_its_weights_from_the_recipe_seed(tm
     """The token and heads a base without them lacks are drawn from the recipe's seed (they were drawn
     from an unseeded generator, so every run started elsewhere).
 
-    Compared after two steps by their mean absolute difference, not byte for byte: in about one full
-    test-suite run in three, two runs of the same job here differ in the last bits from the first
+    Compared after two steps by their mean absolute difference, not byte for byte: in three of four
+    full test-suite runs, two runs of the same job here differed in the last bits from the first
     forward pass on (step-1 loss 6.116274 against 6.116256; never in 14 runs of this test alone,
     cause not found), and Adam turns that into differences of up to about the learning rate on
     weights whose gradient is near zero. Drawn from another seed, they differ by their scale.
