@@ -20,9 +20,9 @@ from actionmqa.basemodel.clips import ClipSet, heldout_mask, pixel_values
 from actionmqa.basemodel.pretrain import VisionRecipe, pretrain
 from actionmqa.basemodel.tower import ClipHead, tower_config
 from actionmqa.ek100.annotations import load_annotation_dir
+from actionmqa.io import sha256_file
 from actionmqa.model.processing import FrameProcessor
 from basemodel_world import build_vision, make_world
-from digests import sha256
 
 SIDE, PATCH, BLOCK, FRAMES, PAIRS = 16, 4, 4, 4, 48
 COLOURS = ((220, 40, 40), (40, 200, 60))
@@ -160,5 +160,5 @@ def test_metrics_report_a_tenth_of_train_held_out(vision_runs) -> None:
 
 def test_rerunning_reproduces_the_tower_and_metrics(vision_runs) -> None:
     (first, first_metrics), (second, second_metrics) = vision_runs
-    assert sha256(first / "model.safetensors") == sha256(second / "model.safetensors")
+    assert sha256_file(first / "model.safetensors") == sha256_file(second / "model.safetensors")
     assert first_metrics.read_text() == second_metrics.read_text()

@@ -18,12 +18,12 @@ import pytest
 import torch
 
 from actionmqa.evaluate.loading import load_model
+from actionmqa.io import sha256_file
 from actionmqa.model.configuration import PAPER_ACTION_LOSS_WEIGHTS
 from actionmqa.train.checkpoints import latest_checkpoint
 from actionmqa.train.history import read_job_events
 from actionmqa.train.losscurve import COLUMNS, read_loss_curve
 from actionmqa.video.synthetic import write_pattern_tree
-from digests import sha256
 from tiny_llava_world import VIDEOS, sft_records, write_base_model, write_sft
 
 N_RECORDS, BATCH, MAX_STEPS, SAVE_STEPS = 16, 2, 8, 2
@@ -188,7 +188,7 @@ def test_a_rerun_of_a_finished_run_publishes_the_same_model_without_another_step
     paths = world(tmp_path, RECIPE.replace(f"max_steps: {MAX_STEPS}", f"max_steps: {steps}"))
     env = quiet_env(tmp_path)
     run_training(paths, env)
-    weights = sha256(paths["final"] / "model.safetensors")
+    weights = sha256_file(paths["final"] / "model.safetensors")
 
     rerun = run_training(paths, env)
     checkpoint = paths["output"] / "checkpoints" / f"checkpoint-{steps}"
@@ -199,7 +199,7 @@ def test_a_rerun_of_a_finished_run_publishes_the_same_model_without_another_step
         range(1, steps + 1)
     )
     assert json.loads((paths["final"] / "training.json").read_text())["global_step"] == steps
-    assert sha256(paths["final"] / "model.safetensors") == weights
+    assert sha256_file(paths["final"] / "model.safetensors") == weights
 
 
 #: What a base without the action token lacks, drawn when a recipe switches it on.
