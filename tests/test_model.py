@@ -206,6 +206,28 @@ def test_loss_is_lm_plus_weighted_cross_entropies(tokenizer):
     assert out.lm_loss.item() == pytest.approx(shifted.item(), rel=1e-5)
 
 
+def test_supervised_logits_only_gives_the_full_heads_loss_and_gradients(tokenizer):
+    model = build(tokenizer)
+    batch = training_batch(tokenizer, model)
+    full = model(**batch)
+    full.loss.backward()
+    expected = {
+        name: param.grad.clone() for name, param in model.named_parameters() if param.grad is not None
+    }
+    model.zero_grad()
+    lean = model(**batch, supervised_logits_only=True)
+    lean.loss.backward()
+    # the rows it kept are the full logits where a label follows (torch's own reading of the shift)
+    following = batch["labels"][:, 1:] != IGNORE_INDEX
+    assert lean.logits.shape == (int(following.sum()), full.logits.shape[-1])
+    torch.testing.assert_close(lean.logits, full.logits[:, :-1][following], rtol=1e-5, atol=1e-6)
+    assert lean.lm_loss.item() == pytest.approx(full.lm_loss.item(), rel=1e-6)
+    assert lean.loss.item() == pytest.approx(full.loss.item(), rel=1e-6)
+    for name, param in model.named_parameters():
+        if name in expected:
+            torch.testing.assert_close(param.grad, expected[name], rtol=1e-4, atol=1e-7, msg=name)
+
+
 def test_loss_weights_come_from_the_config(tokenizer, model):
     weighted = build(tokenizer)
     weighted.config.action_loss_weights = {"verb": 1.0, "noun": 2.0, "action": 3.0}

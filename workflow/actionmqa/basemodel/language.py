@@ -44,6 +44,7 @@ from actionmqa.answers import score_mqa_output
 from actionmqa.basemodel.device import training_device
 from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.io import atomic_dir, write_json
+from actionmqa.model.modeling import supervised_lm_loss
 from actionmqa.model.tiny import tiny_text_config
 from actionmqa.model.tokenizer import END_OF_TURN
 from actionmqa.prompts import chat_answer, chat_prompt, format_options, mqa_answer
@@ -312,10 +313,8 @@ def answer_loss(model: Qwen2ForCausalLM, batch: dict[str, torch.Tensor]) -> torc
     hidden = model.model(
         input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
     ).last_hidden_state
-    targets = batch["labels"][:, 1:]
-    scored = targets != -100
-    logits = model.lm_head(hidden[:, :-1][scored])
-    return nn.functional.cross_entropy(logits.float(), targets[scored])
+    loss, _ = supervised_lm_loss(hidden, batch["labels"], model.lm_head)
+    return loss
 
 
 @dataclass

@@ -180,6 +180,27 @@ class LlavaActionModel(LlavaActionPreTrainedModel):
         )
 
 
+def supervised_lm_loss(
+    hidden_states: torch.Tensor,
+    labels: torch.LongTensor,
+    lm_head: nn.Module,
+    num_items_in_batch: torch.Tensor | int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The next-token loss, the LM head run only where a label follows; (loss, those logits).
+
+    The loss of transformers' ``ForCausalLMLoss`` (the mean over supervised tokens, or their sum
+    over ``num_items_in_batch``), but a training prompt is mostly video and question, so the
+    head's ``hidden x vocab`` product on every position was a large share of a toy step for nothing.
+    """
+    targets = labels[:, 1:]
+    supervised = targets != IGNORE_INDEX
+    logits = lm_head(hidden_states[:, :-1][supervised])
+    if num_items_in_batch is None:
+        return nn.functional.cross_entropy(logits.float(), targets[supervised]), logits
+    total = nn.functional.cross_entropy(logits.float(), targets[supervised], reduction="sum")
+    return total / num_items_in_batch, logits
+
+
 def masked_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy over rows whose target is >= 0.
 
@@ -245,11 +266,15 @@ class LlavaActionForConditionalGeneration(LlavaActionPreTrainedModel, Generation
         actions: torch.LongTensor | None = None,
         use_cache: bool | None = None,
         logits_to_keep: int | torch.Tensor = 0,
+        supervised_logits_only: bool = False,
         **kwargs,
     ) -> LlavaActionOutput:
         r"""
         labels (`torch.LongTensor` of shape `(batch, seq)`, *optional*):
             LM targets, -100 where not supervised; the `<action>` position is forced to -100 here too.
+        supervised_logits_only (`bool`, *optional*):
+            With `labels` (training): run the LM head only at the positions a label follows, and
+            return just those logits, `(supervised tokens, vocab)`; the loss is the same.
         actions (`torch.LongTensor` of shape `(batch, 3)`, *optional*):
             (verb, noun, action) class ids per row; -1 where a row has no such label. With `labels` and
             the action token on, a missing `actions` means every row is -1.
@@ -265,7 +290,15 @@ class LlavaActionForConditionalGeneration(LlavaActionPreTrainedModel, Generation
             **kwargs,
         )
         hidden_states = outputs.last_hidden_state
-        logits = self.lm_head(slice_logits_to_keep(hidden_states, logits_to_keep))
+        if labels is not None and self.config.action_token_id is not None and input_ids is not None:
+            labels = labels.masked_fill(input_ids == self.config.action_token_id, IGNORE_INDEX)
+        lm_loss = None
+        if labels is not None and supervised_logits_only:
+            lm_loss, logits = supervised_lm_loss(
+                hidden_states, labels, self.lm_head, kwargs.get("num_items_in_batch")
+            )
+        else:
+            logits = self.lm_head(slice_logits_to_keep(hidden_states, logits_to_keep))
 
         # Heads run on the prompt pass (the one holding `<action>`), not on each generated token.
         verb_logits = noun_logits = action_logits = present = None
@@ -276,13 +309,12 @@ class LlavaActionForConditionalGeneration(LlavaActionPreTrainedModel, Generation
                 noun_logits = self.noun_head(states)
                 action_logits = self.action_head(states)
 
-        loss = lm_loss = verb_loss = noun_loss = action_loss = None
+        loss = verb_loss = noun_loss = action_loss = None
         if labels is not None:
-            if self.config.action_token_id is not None and input_ids is not None:
-                labels = labels.masked_fill(input_ids == self.config.action_token_id, IGNORE_INDEX)
-            lm_loss = self.loss_function(
-                logits=logits, labels=labels, vocab_size=self.config.text_config.vocab_size, **kwargs
-            )
+            if lm_loss is None:
+                lm_loss = self.loss_function(
+                    logits=logits, labels=labels, vocab_size=self.config.text_config.vocab_size, **kwargs
+                )
             loss = lm_loss
             if verb_logits is not None:
                 targets = self.action_targets(actions, present)
