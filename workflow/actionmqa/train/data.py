@@ -22,6 +22,7 @@ from typing import Protocol
 
 import numpy as np
 import torch
+from transformers import PreTrainedTokenizerBase
 
 from actionmqa.errors import InputError
 from actionmqa.io import read_jsonl_models
@@ -98,6 +99,14 @@ class SFTDataset(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return len(self.records)
+
+    def text_lengths(self, tokenizer: PreTrainedTokenizerBase) -> list[int]:
+        """Tokens of each record's ChatML prompt and answer: what sets its padded length (every
+        clip adds the same number of visual tokens)."""
+        return [
+            len(tokenizer(chat_prompt(user.value) + answer.value, add_special_tokens=False).input_ids)
+            for user, answer in (record.conversations for record in self.records)
+        ]
 
     def __getitem__(self, index: int) -> TrainingSample:
         record = self.records[index]

@@ -61,6 +61,8 @@ class TrainRecipe(BaseModel):
     #: ``None`` keeps the base model's setting; ``False`` is the no-action-token ablation.
     action_token: bool | None = None
     dataloader_workers: int = Field(0, ge=0)
+    #: Batches of similar length, in random order (``train.sampling``): less padding; off, random.
+    group_by_length: bool = False
     #: Decode every clip once into memory before training (small data only; see ``train.data``).
     clip_cache: bool = False
 

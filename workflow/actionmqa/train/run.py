@@ -197,10 +197,11 @@ def train(job: TrainJob) -> int:
         log.info("training %s: %d parameters", part, count)
     time_left, source = job_time_left(job.time_left_s) if main else (None, "rank 0's")
     time_limit = TimeLimitCallback(time_left, recipe.time_limit_reserve_s, source)
+    dataset = build_dataset(job)
     trainer = ActionTrainer(
         model=model,
         args=args,
-        train_dataset=build_dataset(job),
+        train_dataset=dataset,
         data_collator=LoggingCollator(
             ChatCollator(tokenizer, model.config, frame_processor, train=True),
             job.output_dir / "samples" / f"rank{world.rank}.txt",
@@ -214,6 +215,7 @@ def train(job: TrainJob) -> int:
         ],
         vision_tower_lr=recipe.vision_tower_lr,
         projector_lr=recipe.projector_lr,
+        sample_lengths=dataset.text_lengths(tokenizer) if recipe.group_by_length else None,
     )
 
     resume = find_resume(job, trainer, world)

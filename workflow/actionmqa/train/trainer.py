@@ -14,10 +14,12 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.data import Sampler
 from transformers import Trainer
 
 from actionmqa.model.modeling import HEADS
 from actionmqa.train.recipe import TunablePart
+from actionmqa.train.sampling import LengthGroupedBatches
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +81,28 @@ class ActionTrainer(Trainer):
     the loss terms in the logs."""
 
     def __init__(
-        self, *args: Any, vision_tower_lr: float, projector_lr: float | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        vision_tower_lr: float,
+        projector_lr: float | None = None,
+        sample_lengths: Sequence[int] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.vision_tower_lr = vision_tower_lr
         self.projector_lr = projector_lr
+        self.sample_lengths = sample_lengths
         self.loss_terms = LossTerms()
         # The head losses are per-batch means; normalising the LM term alone by the token count of
         # the accumulated batch would weight the heads by the accumulation steps. Upstream
         # (transformers 4.40) averaged each micro-batch, then divided by the accumulation steps.
         self.model_accepts_loss_kwargs = False
+
+    def _get_train_sampler(self, train_dataset: Any = None) -> Sampler | None:
+        """Batches of similar length when given the samples' lengths, else the Trainer's random order."""
+        if self.sample_lengths is None:
+            return super()._get_train_sampler(train_dataset)
+        return LengthGroupedBatches(self.sample_lengths, self.args.train_batch_size)
 
     def part_lr(self, part: TunablePart) -> float:
         """The learning rate of a tunable part: its own where the recipe sets one, else the main."""
@@ -137,6 +151,8 @@ class ActionTrainer(Trainer):
         return_outputs: bool = False,
         num_items_in_batch: torch.Tensor | int | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, Any]:
+        if model.training:  # the LM head only where the loss looks (LlavaActionForConditionalGeneration)
+            inputs = {**inputs, "supervised_logits_only": True}
         loss, outputs = super().compute_loss(
             model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch
         )
