@@ -18,6 +18,7 @@ from actionmqa.sft.distractors import train_hard_classes
 from actionmqa.sft.mixture import MixtureConfig, keeps, load_mixture
 from actionmqa.sft.prior import PriorActions, prior_actions_lookup
 from actionmqa.sft.segments import Segment
+from actionmqa.sft.tasks.caption import Caption
 from actionmqa.sft.tasks.mqa import PRIOR_TAG, MQAAsker
 from actionmqa.sft.tasks.open_qa import OpenQA
 from actionmqa.sft.tasks.temporal_detection import TemporalDetection, padded_span
@@ -202,6 +203,38 @@ def test_open_qa_keeps_all_pairs_or_draws_some_in_order() -> None:
     assert set(picks) == {0, 1, 2}  # upstream's one random pair of three
     two = OpenQA(clip_texts(4), pairs_per_clip=2, fraction=1.0, seed=0).samples(clip)
     assert len(two) == 2 and two[0].part < two[1].part
+
+
+# -- captions ----------------------------------------------------------------------------------
+
+
+def test_captions_are_asked_with_the_recipes_prompt_or_a_general_one(tmp_path: Path) -> None:
+    clip = segment("P01_01_0", 1.0, 2.0)
+    recipe = Caption(clip_texts(1), fraction=1.0).samples(clip)
+    general = Caption(clip_texts(1), fraction=1.0, prompt="general").samples(clip)
+    # upstream's gpt-gt-reason prompt, spaces as it writes them (spec/llavaction.md §2.1)
+    assert [s.prompt for s in recipe] == [
+        "You are seeing this video from egocentric view and you are the person. Your hands are "
+        "sometimes interacting with objects. What action are you doing?  Describe in details what you "
+        "see from the video frames. You must talk in the first person perspective. Try to focus on "
+        "what you are doing. "
+    ]
+    assert [s.prompt for s in general] == [
+        "Describe in detail what you do in this video, in the first person."
+    ]
+    assert [(s.answer, s.question_type) for s in recipe + general] == [
+        ("I take the cup.", "gpt-gt-reason")
+    ] * 2
+    path = tmp_path / "mixture.yaml"
+    path.write_text("caption: {fraction: 1.0, prompt: generic}\n")
+    with pytest.raises(InputError, match=r"key 'caption\.prompt'"):
+        load_mixture(path)
+
+
+def test_the_toy_base_mixture_asks_for_captions_in_general_words() -> None:
+    config = Path(__file__).parents[1] / "config" / "sft"
+    assert load_mixture(config / "toy_base.yaml").caption.prompt == "general"
+    assert load_mixture(config / "toy.yaml").caption.prompt == "llavaction"
 
 
 # -- mixture -----------------------------------------------------------------------------------

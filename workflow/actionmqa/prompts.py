@@ -16,6 +16,7 @@ __all__ = [
     "PERSPECTIVE_PREFIX",
     "SYSTEM_PROMPT",
     "caption_prompt",
+    "general_caption_prompt",
     "chat_answer",
     "chat_prompt",
     "direct_narration_prompt",
@@ -129,6 +130,18 @@ def caption_prompt() -> str:
         f"{PERSPECTIVE_PREFIX} Describe in details what you see from the video frames. "
         "You must talk in the first person perspective. Try to focus on what you are doing. "
     )
+
+
+#: The toy base's caption request (its mixture's ``caption.prompt: general``).
+GENERAL_CAPTION_PROMPT = "Describe in detail what you do in this video, in the first person."
+
+
+def general_caption_prompt() -> str:
+    """A plain video-description request, as general instruction data (LLaVA-Video-178K) asks
+    for captions: the stand-in base never sees LLaVAction's egocentric action prompt, whose
+    opening the MQA prompt shares (trained on it, the toy base answered MQA in caption voice,
+    "D. I open fridge")."""
+    return GENERAL_CAPTION_PROMPT
 
 
 def temporal_detection_prompt(narration: str, duration: float) -> str:

@@ -25,6 +25,7 @@ from actionmqa.prompts import (
     chat_answer,
     chat_prompt,
     direct_narration_prompt,
+    general_caption_prompt,
     gpt_benchmark_system_prompt,
     llava_user_text,
     mqa_answer,
@@ -55,9 +56,12 @@ def class_texts(labels: LabelMap) -> list[str]:
 
 
 def scene_exchanges(text: ClipText) -> list[str]:
-    """The scene as the caption and open-QA tasks put it: a described clip, then each question."""
-    caption = exchange(llava_user_text(caption_prompt()), text.caption)
-    return [caption, *(exchange(llava_user_text(pair.question), pair.answer) for pair in text.qa)]
+    """The scene as the caption and open-QA tasks put it: the clip described when asked with
+    either caption prompt, then each question."""
+    captions = [
+        exchange(llava_user_text(ask()), text.caption) for ask in (caption_prompt, general_caption_prompt)
+    ]
+    return [*captions, *(exchange(llava_user_text(pair.question), pair.answer) for pair in text.qa)]
 
 
 def draw(rng: np.random.Generator, pool: Sequence[str], n: int) -> list[str]:

@@ -81,7 +81,7 @@ def make_generators(
     temporal = mixture.temporal_detection
     generators.append(TemporalDetection(temporal.delta_sec, temporal.fraction, seed))
     if inputs.clip_texts is not None:
-        generators.append(Caption(inputs.clip_texts, mixture.caption.fraction))
+        generators.append(Caption(inputs.clip_texts, mixture.caption.fraction, mixture.caption.prompt))
         generators.append(
             OpenQA(inputs.clip_texts, mixture.open_qa.pairs_per_clip, mixture.open_qa.fraction, seed)
         )

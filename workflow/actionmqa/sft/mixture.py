@@ -9,6 +9,7 @@ every task on every train clip except random-distractor MQA, which the paper doe
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -39,6 +40,14 @@ class TaskShare(_Strict):
     """The fraction of eligible clips that get this task's record(s)."""
 
     fraction: float = Field(default=1.0, ge=0.0, le=1.0)
+
+
+class CaptionShare(TaskShare):
+    """Captions; ``prompt`` asks for them with LLaVAction's egocentric caption prompt
+    (``llavaction``, the recipe's) or with a general description request (``general``, the toy
+    base's general instruction data)."""
+
+    prompt: Literal["llavaction", "general"] = "llavaction"
 
 
 class PriorActionsShare(_Strict):
@@ -108,7 +117,7 @@ class MixtureConfig(_Strict):
     prior_actions: PriorActionsShare = PriorActionsShare()
     direct_narration: TaskShare = TaskShare()
     temporal_detection: TemporalShare = TemporalShare()
-    caption: TaskShare = TaskShare()
+    caption: CaptionShare = CaptionShare()
     open_qa: OpenQAShare = OpenQAShare()
     #: General multiple-choice QA over the teacher's QA pairs with random distractors: the toy
     #: base model's stand-in for general instruction data; not in the paper's mixture.
