@@ -12,14 +12,17 @@ import signal
 import subprocess
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 import torch
+from transformers import AutoTokenizer
 
 from actionmqa.evaluate.loading import load_model
 from actionmqa.io import sha256_file
 from actionmqa.model.configuration import PAPER_ACTION_LOSS_WEIGHTS
+from actionmqa.prompts import chat_prompt
 from actionmqa.train.checkpoints import latest_checkpoint
 from actionmqa.train.history import read_job_events
 from actionmqa.train.losscurve import COLUMNS, read_loss_curve
@@ -365,3 +368,30 @@ def test_a_run_stopped_for_its_time_limit_resumes_on_another_topology(tmp_path):
         ("start", "checkpoint-1", None, 4),
         ("finished", None, 4, None),
     ]
+
+
+def batch_length_spans(paths: dict[str, Path], batches: int) -> list[tuple[int, int]]:
+    """(shortest, longest) text in tokens of each of the first ``batches`` batches the run drew."""
+    tokenizer = AutoTokenizer.from_pretrained(paths["base"])
+    records = {record.id: record for record in sft_records(N_RECORDS)}
+    ids = (paths["output"] / "samples" / "rank0.txt").read_text().split()[: batches * BATCH]
+    lengths = [
+        len(tokenizer(chat_prompt(user.value) + answer.value, add_special_tokens=False).input_ids)
+        for user, answer in (records[i].conversations for i in ids)
+    ]
+    return sorted(
+        (min(lengths[i : i + BATCH]), max(lengths[i : i + BATCH])) for i in range(0, len(lengths), BATCH)
+    )
+
+
+def test_group_by_length_draws_batches_of_neighbouring_lengths(tmp_path):
+    """One epoch is one megabatch: its batches cover disjoint length ranges; random batches do not."""
+    spans = {}
+    for grouped in (False, True):
+        recipe = RECIPE + f"group_by_length: {str(grouped).lower()}\n"
+        paths = world(tmp_path / str(grouped), recipe)
+        run_training(paths, quiet_env(tmp_path))
+        spans[grouped] = batch_length_spans(paths, N_RECORDS // BATCH)
+    for grouped, expected in ((True, True), (False, False)):
+        disjoint = all(high <= low for (_, high), (low, _) in pairwise(spans[grouped]))
+        assert disjoint is expected, spans[grouped]
