@@ -6,6 +6,7 @@ description request in the toy base's instruction data (``caption.prompt``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from actionmqa.prompts import caption_prompt, general_caption_prompt
@@ -15,7 +16,8 @@ from actionmqa.sft.tasks.base import Sample, Skip
 
 TASK = "caption"
 QUESTION_TYPE = "gpt-gt-reason"
-PROMPTS = {"llavaction": caption_prompt, "general": general_caption_prompt}
+#: ``caption.prompt`` of a mixture -> the prompt it asks with.
+PROMPTS: dict[str, Callable[[], str]] = {"llavaction": caption_prompt, "general": general_caption_prompt}
 
 
 @dataclass(frozen=True)
