@@ -5,7 +5,7 @@ copy from its context and pick the listed option a question points to; a tiny LM
 scratch on the video tasks alone never learns that in a CPU budget: it learns to narrate the
 video in its own words and ignores the options, so its generated MQA answers rarely match an
 option's text even when it recognises the action. Two text-only tasks on the world's train
-narrations teach it, cheaply because there are no frames:
+narrations are meant to teach it, cheaply because there are no frames:
 
 * ``repeat``: the option list, then "Repeat the options." and the list again (dense copying: every
   answer token is a copy, which is what builds induction heads quickly);
@@ -17,6 +17,11 @@ Options can also be novel phrases (random strings of the world's words, asked fo
 knob of the recipe. Only the train split is read. A seeded share of its distinct wordings is
 held out of training; the metrics ask for them verbatim (``exact``) and by another wording
 (``paraphrase``), and for novel phrases (``novel``): choosing and copying on unseen strings.
+
+At the demo's size (4 layers, width 128) and 600 steps it learns to repeat the list and to write
+a trained wording asked for (0.70 of them), but not to choose: the letter of an option asked for
+verbatim stays at chance (0.245 held out), as it does when all 600 steps are spent on naming
+that letter alone; with 8 heads that starts only after about 2000 (README, "Where the demo stands").
 """
 
 from __future__ import annotations
