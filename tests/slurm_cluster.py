@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from process_group import run_captured
+
 SCRIPT = Path(__file__).parent / "slurm" / "cluster.sh"
 # Jobs call `python` from PATH: the interpreter running the tests comes first, as for a local run
 # (CI runs `.venv/bin/python -m pytest` without activating the venv). Daemons live in /usr/sbin,
@@ -54,9 +56,7 @@ class Cluster:
         return {**os.environ, "PATH": PATH, "ACTIONMQA_SLURM_ROOT": str(self.root)}
 
     def script(self, *args: str, timeout: int = 180) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["bash", str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout, env=self.env
-        )
+        return run_captured(["bash", str(SCRIPT), *args], timeout=timeout, env=self.env)
 
     def command(self, *args: str) -> list[str]:
         """``args`` run inside the cluster's namespace (a prefix for ``workflow_helpers.snakemake``)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from actionmqa.prompts import chat_prompt, llava_user_text, mqa_answer, mqa_prom
 from actionmqa.train.losscurve import read_loss_curve
 from actionmqa.video.synthetic import write_pattern_tree
 from basemodel_world import base_parts, init_base
+from process_group import run_captured
 from tiny_llava_world import VIDEOS, options_for, sft_records, write_sft
 
 TRAIN_STEPS = 2
@@ -121,7 +121,7 @@ def test_train_run_starts_from_the_base(base: Path, tmp_path: Path) -> None:
         *("--output-dir", str(tmp_path / "train"), "--final", str(final)),
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TORCH_EXTENSIONS_DIR": str(tmp_path / "extensions")}
-    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    run = run_captured(command, env=env, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     assert [int(row["step"]) for row in read_loss_curve(tmp_path / "train" / "loss.csv")] == [1, 2]
     trained, start = load_model(final).model, load_model(base).model

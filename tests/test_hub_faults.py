@@ -20,6 +20,7 @@ import pytest
 
 from loopback_faults import Fault, serving
 from loopback_hub import COMMIT, LoopbackHub, resolve_path
+from process_group import run_captured
 
 REPO = "lmms-lab/ckpt"
 FILES = {
@@ -74,7 +75,7 @@ def hub_env(hub: LoopbackHub, tmp_path: Path) -> dict[str, str]:
 
 def run_fetch(hub: LoopbackHub, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     command = fetch_command(tmp_path / "cache")
-    return subprocess.run(command, env=hub_env(hub, tmp_path), capture_output=True, text=True, timeout=120)
+    return run_captured(command, env=hub_env(hub, tmp_path), timeout=120)
 
 
 def test_a_5xx_on_one_file_is_retried_and_only_that_file_fetched_again(

@@ -27,6 +27,7 @@ from actionmqa.train.checkpoints import latest_checkpoint
 from actionmqa.train.history import read_job_events
 from actionmqa.train.losscurve import COLUMNS, read_loss_curve
 from actionmqa.video.synthetic import write_pattern_tree
+from process_group import run_captured
 from tiny_llava_world import VIDEOS, sft_records, write_base_model, write_sft
 
 N_RECORDS, BATCH, MAX_STEPS, SAVE_STEPS = 16, 2, 8, 2
@@ -80,9 +81,7 @@ def run_training(
     unless told otherwise, it must succeed."""
     torchrun = ("-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes))
     launcher = [sys.executable, *(torchrun if processes else ())]
-    result = subprocess.run(
-        [*launcher, *train_command(paths), *extra], capture_output=True, text=True, env=env, timeout=600
-    )
+    result = run_captured([*launcher, *train_command(paths), *extra], env=env, timeout=600)
     if succeeds:
         assert result.returncode == 0, result.stderr[-5000:]
     return result

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from process_group import run_captured
+
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
@@ -44,7 +46,7 @@ def snakemake(
     # Rules call `python` from PATH (the active environment), as after `. .venv/bin/activate`.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     env = {**os.environ, "PATH": path, "PYTHONHASHSEED": "0"}
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    return run_captured(cmd, timeout=timeout, env=env)
 
 
 #: The smallest toy run the pipeline allows (a 120/30-segment world at 32 px, a base model of one
