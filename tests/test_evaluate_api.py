@@ -168,3 +168,51 @@ def test_a_rerun_is_answered_from_the_cache(world, server):
     assert json.loads((world["out"] / "2.json").read_text())["accuracy"] == 50.0
     cached = list((world["out"].parent / "cache").rglob("*.json"))
     assert len(cached) == 4
+
+
+def api_args(world: dict[str, Path], config: Path) -> list[str]:
+    return [
+        *("eval", "api", "--benchmark", str(world["benchmark"]), "--teacher-config", str(config)),
+        *("--video-root", str(world["videos"]), "--layout", "whole", "--frames", str(FRAMES)),
+        *("--batch-size", "1"),
+    ]
+
+
+def shard_parts(args: list[str], out: Path, shards: int) -> list[Path]:
+    parts = [out / f"part.{shard}-of-{shards}.jsonl" for shard in range(shards)]
+    for shard, part in enumerate(parts):
+        assert main([*args, "--shard", str(shard), "--shards", str(shards), "--part", str(part)]) == 0
+    return parts
+
+
+def test_shards_of_an_api_evaluation_gather_into_the_whole_run_byte_for_byte(world, server):
+    """The shared runner's sharding: each shard asks only its questions; gathered = one job."""
+    args, out = api_args(world, world["config"]), world["out"]
+    assert main([*args, "--summary", str(out / "whole.json"), "--predictions", str(out / "whole.jsonl")]) == 0
+    asked_whole = len(server.bodies)
+    parts = shard_parts(args, out / "shards", 3)
+    assert len(server.bodies) == asked_whole  # every shard's replies came from the cache
+    gathered = ["--summary", str(out / "gathered.json"), "--predictions", str(out / "gathered.jsonl")]
+    assert main(["eval", "gather", "--parts", *map(str, parts), *gathered]) == 0
+    for suffix in ("json", "jsonl"):
+        assert (out / f"gathered.{suffix}").read_bytes() == (out / f"whole.{suffix}").read_bytes()
+    assert json.loads((out / "gathered.json").read_text())["accuracy"] == 50.0
+    assert not list(out.rglob("*.progress.jsonl"))
+
+
+def test_gather_refuses_shards_answered_by_another_api_model(world, server, capsys):
+    """The endpoint's model is the fingerprint's model part, as a model folder's stamp is: a
+    config edited between two shards (same path, same settings) cannot be gathered."""
+    config, out = world["config"], world["out"]
+    args = api_args(world, config)
+    first = out / "part.0-of-2.jsonl"
+    assert main([*args, "--shard", "0", "--shards", "2", "--part", str(first)]) == 0
+    config.write_text(config.read_text().replace("gpt-4o-mini-2024-07-18", "gpt-4o-2024-08-06"))
+    second = out / "part.1-of-2.jsonl"
+    assert main([*args, "--shard", "1", "--shards", "2", "--part", str(second)]) == 0
+    assert [body["model"] for body in server.bodies] == ["gpt-4o-mini-2024-07-18"] * 2 + [
+        "gpt-4o-2024-08-06"
+    ] * 2
+    gathered = ["--summary", str(out / "s.json"), "--predictions", str(out / "p.jsonl")]
+    assert main(["eval", "gather", "--parts", str(first), str(second), *gathered]) == 2
+    assert f"{second}: was answered by another model than {first}" in capsys.readouterr().err

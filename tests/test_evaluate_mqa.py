@@ -14,7 +14,7 @@ from actionmqa.cli import main
 from actionmqa.evaluate.generation import GreedyGenerator
 from actionmqa.evaluate.likelihood import LikelihoodScorer, answer_span, summed_logprobs
 from actionmqa.evaluate.loading import load_model
-from actionmqa.evaluate.mqa import evaluate, option_answers, question, summarise
+from actionmqa.evaluate.mqa import answer_question, option_answers, question, summarise
 from actionmqa.evaluate.run import MQAJob, run_mqa
 from actionmqa.io import read_jsonl, sha256_file
 from actionmqa.prompts import PERSPECTIVE_PREFIX
@@ -73,6 +73,17 @@ def test_question_is_the_upstream_prompt_in_chatml():
     assert "sampled from it.You are seeing" in timed  # upstream joins them without a separator
 
 
+def answered(clips, generate, score_answers=None):
+    """Prediction rows as ``eval mqa`` makes them: each clip asked (no time instruction), the
+    batch answered in one call, each answer read by ``answer_question``."""
+    asked = [(record, question(record, frames, with_time_instruction=False)) for record, frames in clips]
+    raws = generate([sample for _, sample in asked])
+    return [
+        answer_question(record, sample, raw, score_answers)
+        for (record, sample), raw in zip(asked, raws, strict=True)
+    ]
+
+
 def scripted(outputs: list[str]):
     """A fake generator: the question whose frames are all ``i`` gets ``outputs[i]``."""
 
@@ -92,7 +103,7 @@ def test_injected_outputs_are_scored_by_upstream_parser_and_strict_letter():
         "I am not sure",  # nothing to parse
     ]
     clips = [(record, np.full((FRAMES, 32, 32, 3), i, dtype=np.uint8)) for i, record in enumerate(records)]
-    rows = evaluate(clips, scripted(outputs), None, batch_size=3, with_time_instruction=False)
+    rows = answered(clips, scripted(outputs))
     assert [row["correct"] for row in rows] == [True, True, False, False]
     assert [row["correct_strict"] for row in rows] == [True, False, False, False]
     assert [row["parsed_index"] for row in rows] == [0, None, 1, None]
@@ -110,7 +121,7 @@ def test_injected_outputs_are_scored_by_upstream_parser_and_strict_letter():
 def test_a_trailing_comma_is_stripped_as_upstream_strips_it():
     """ek_eval.ensemble_llava_evaluation: ``pred.rstrip(',')`` before ``process_raw_pred``."""
     record = mqa_records(1)[0]
-    rows = evaluate([(record, blank_clip())], scripted([f"A. {record.answer},"]), None, 1, False)
+    rows = answered([(record, blank_clip())], scripted([f"A. {record.answer},"]))
     assert (rows[0]["parsed_answer"], rows[0]["correct"], rows[0]["unparsed"]) == (record.answer, True, False)
 
 
@@ -153,13 +164,7 @@ def test_likelihood_picks_the_option_a_rigged_model_prefers(world):
     assert max(range(len(scores)), key=scores.__getitem__) == 2
     assert scores[2] == pytest.approx(before[2], abs=0.5)
     assert all(scores[k] < before[k] - 25 for k in (0, 1, 3, 4))
-    rows = evaluate(
-        [(record, blank_clip())],
-        GreedyGenerator(rigged, 2),
-        LikelihoodScorer(rigged),
-        1,
-        with_time_instruction=False,
-    )
+    rows = answered([(record, blank_clip())], GreedyGenerator(rigged, 2), LikelihoodScorer(rigged))
     assert rows[0]["likelihood_index"] == 2 and rows[0]["option_loglikelihoods"] == pytest.approx(scores)
     assert rows[0]["correct_likelihood"] is (record.answer_index == 2)
 

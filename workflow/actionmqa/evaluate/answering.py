@@ -1,8 +1,7 @@
-"""What every generative evaluation shares: the chat sample around a task prompt, batched answers.
+"""What every generative evaluation shares: the chat sample around a task prompt, and batches.
 
 The MQA, SAP and two-stage verbs differ only in the task prompt and in how an answer is read;
-wrapping the prompt and driving the generator live here once, so those verbs hold nothing
-but their own rule.
+wrapping the prompt lives here once, so those verbs hold nothing but their own rule.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from typing import TypeVar
 
 import numpy as np
 
-from actionmqa.evaluate.generation import Generate
 from actionmqa.model.processing import ChatSample
 from actionmqa.prompts import chat_prompt, llava_user_text, time_instruction
 
@@ -43,16 +41,3 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
             batch = []
     if batch:
         yield batch
-
-
-def answer_all(
-    items: Iterable[tuple[T, ChatSample]], generate: Generate, batch_size: int
-) -> Iterator[tuple[T, ChatSample, str]]:
-    """Each ``(item, sample)`` with the generator's raw answer, ``batch_size`` per call, in order.
-
-    Items stream in (clip readers yield as they decode), so only one batch of frames is held.
-    """
-    for batch in batched(items, batch_size):
-        raws = generate([sample for _, sample in batch])
-        for (item, sample), raw in zip(batch, raws, strict=True):
-            yield item, sample, raw

@@ -17,7 +17,7 @@ from actionmqa.errors import InputError
 
 if TYPE_CHECKING:
     from actionmqa.evaluate.clips import ClipSource
-    from actionmqa.evaluate.runner import EvalTask, Target
+    from actionmqa.evaluate.runner import Answerers, EvalTask, Target
 
 BENCHMARKS = ("egoschema", "perceptiontest", "longvideobench", "videomme", "mvbench")
 PARSE_MODES = ("lmms_eval", "official", "strict")
@@ -131,7 +131,7 @@ def register(stages: Any) -> None:
         "--batch-size", type=positive_int, default=32, help="clips decoded per round of requests"
     )
     _limit(api)
-    _outputs(api, "--predictions")
+    _targets_flags(api, "--predictions")
     api.set_defaults(func=_api)
 
     throughput = verbs.add_parser(
@@ -222,22 +222,6 @@ def _likelihood(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("--skip-likelihood", action="store_true", help=help_text)
 
 
-def _outputs(parser: argparse.ArgumentParser, predictions_flag: str, per: str | None = None) -> None:
-    """``--summary`` and the predictions flag; one of each per ``per`` input when that is a list."""
-    many: dict[str, Any] = {"nargs": "+"} if per else {}
-    each = f", one per {per}, in its order" if per else ""
-    parser.add_argument("--summary", type=Path, required=True, help=f"output summary JSON{each}", **many)
-    parser.add_argument(
-        predictions_flag,
-        dest="predictions_out",
-        metavar="JSONL",
-        type=Path,
-        required=True,
-        help=f"output per-sample JSONL{each}",
-        **many,
-    )
-
-
 def _targets_flags(parser: argparse.ArgumentParser, predictions_flag: str, per: str | None = None) -> None:
     """A whole run's outputs (``--summary`` and the predictions flag), or a shard's part."""
     many: dict[str, Any] = {"nargs": "+"} if per else {}
@@ -291,12 +275,17 @@ def _targets(args: argparse.Namespace, n: int, predictions_flag: str) -> list[Ta
     return [Part(part, shard) for part in parts]
 
 
-def _run(args: argparse.Namespace, tasks: Sequence[EvalTask[Any]], predictions_flag: str) -> None:
-    """Run the tasks of one model (loaded once) into the outputs the flags name."""
+def _run(
+    args: argparse.Namespace,
+    tasks: Sequence[EvalTask[Any]],
+    predictions_flag: str,
+    answerers: Answerers | None = None,
+) -> None:
+    """Run the tasks of one model (by default the saved one, loaded once) into the outputs the flags name."""
     from actionmqa.evaluate.runner import ModelAnswerers, run
 
     targets = _targets(args, len(tasks), predictions_flag)
-    run(list(zip(tasks, targets, strict=True)), ModelAnswerers(args.model))
+    run(list(zip(tasks, targets, strict=True)), answerers or ModelAnswerers(args.model))
 
 
 def _clip_source(args: argparse.Namespace) -> ClipSource:
@@ -419,16 +408,13 @@ def _gather(args: argparse.Namespace) -> None:
 
 
 def _api(args: argparse.Namespace) -> None:
-    from actionmqa.evaluate.api import APIJob, run_api
+    from actionmqa.evaluate.api import APIJob, APITask, EndpointAnswerers
 
-    run_api(
-        APIJob(
-            benchmark=args.benchmark,
-            teacher_config=args.teacher_config,
-            clips=_clip_source(args),
-            summary=args.summary,
-            predictions=args.predictions_out,
-            batch_size=args.batch_size,
-            limit=args.limit,
-        )
+    job = APIJob(
+        benchmark=args.benchmark,
+        teacher_config=args.teacher_config,
+        clips=_clip_source(args),
+        batch_size=args.batch_size,
+        limit=args.limit,
     )
+    _run(args, [APITask(job)], "--predictions", EndpointAnswerers())

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from actionmqa.errors import InputError
+from actionmqa.evaluate.api import APITask
 from actionmqa.evaluate.bench import BenchTask
 from actionmqa.evaluate.recognition import RecognitionTask
 from actionmqa.evaluate.run import MQATask
@@ -25,7 +26,7 @@ from actionmqa.evaluate.shards import PartFile, describe_difference, read_part
 
 #: kind -> task class, for every task a part can belong to
 TASKS: dict[str, type[EvalTask[Any]]] = {
-    cls.kind: cls for cls in (MQATask, SAPTask, RecognitionTask, BenchTask)
+    cls.kind: cls for cls in (MQATask, SAPTask, RecognitionTask, BenchTask, APITask)
 }
 
 
@@ -91,7 +92,7 @@ def check_fingerprints(task: EvalTask[Any], parts: Sequence[PartFile]) -> None:
                 f"its {' and '.join(changed)} differ from what the evaluation asks now: run its shard again",
             )
         if part.fingerprint.model != parts[0].fingerprint.model:
-            raise InputError(part.path, f"was answered by another model folder than {parts[0].path}")
+            raise InputError(part.path, f"was answered by another model than {parts[0].path}")
 
 
 def check_answers_cover(task: EvalTask[Any], answers: Sequence[Any], parts: Sequence[PartFile]) -> None:

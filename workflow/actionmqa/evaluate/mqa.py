@@ -12,15 +12,15 @@ Options are lettered A.. in the record's order, the order the benchmark froze.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from actionmqa.answers import score_mqa_output
 from actionmqa.errors import InputError
-from actionmqa.evaluate.answering import answer_all, chat_sample
-from actionmqa.evaluate.generation import Generate
+from actionmqa.evaluate.answering import chat_sample
+from actionmqa.evaluate.clips import ClipTask
 from actionmqa.evaluate.likelihood import ScoreAnswers, best_answer
 from actionmqa.model.processing import ChatSample
 from actionmqa.mqa.records import MQARecord
@@ -28,6 +28,25 @@ from actionmqa.prompts import mqa_answer, mqa_prompt
 from actionmqa.video.readers import ClipRequest
 
 SUMMARY_ACCURACIES = ("accuracy", "accuracy_strict", "accuracy_likelihood")
+
+
+class MQAQuestions(ClipTask[MQARecord]):
+    """A task over a frozen benchmark's questions, keyed by uid (EK100-MQA, its SAP pass, an API
+    model on it); subclasses set ``records`` and ``clips``."""
+
+    records: list[MQARecord]
+
+    def items(self) -> Sequence[MQARecord]:
+        return self.records
+
+    def key(self, item: MQARecord) -> str:
+        return item.uid
+
+    def describe(self, item: MQARecord) -> Any:
+        return item.model_dump(mode="json")
+
+    def clip_request(self, item: MQARecord) -> ClipRequest:
+        return clip_request(item, self.clips.frames)
 
 
 def clip_request(record: MQARecord, n_frames: int) -> ClipRequest:
@@ -75,21 +94,6 @@ def check_unique_uids(records: Sequence[MQARecord]) -> None:
     repeated = sorted(uid for uid, count in Counter(r.uid for r in records).items() if count > 1)
     if repeated:
         raise InputError(None, f"benchmark uids repeat: {repeated[:5]}", key="uid")
-
-
-def evaluate(
-    clips: Iterable[tuple[MQARecord, np.ndarray]],
-    generate: Generate,
-    score_answers: ScoreAnswers | None,
-    batch_size: int,
-    with_time_instruction: bool,
-) -> list[dict[str, Any]]:
-    """Prediction rows for ``(record, frames)`` pairs, in the order they come (readers go by video)."""
-    questions = ((record, question(record, frames, with_time_instruction)) for record, frames in clips)
-    return [
-        answer_question(record, asked, raw, score_answers)
-        for record, asked, raw in answer_all(questions, generate, batch_size)
-    ]
 
 
 def answer_question(

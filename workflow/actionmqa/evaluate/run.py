@@ -14,17 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from actionmqa.evaluate.clips import ClipSource, ClipTask
+from actionmqa.evaluate.clips import ClipSource
 from actionmqa.evaluate.generation import GreedyGenerator
 from actionmqa.evaluate.likelihood import LikelihoodScorer
 from actionmqa.evaluate.loading import LoadedModel
-from actionmqa.evaluate.mqa import answer_question, check_unique_uids, clip_request, question, summarise
+from actionmqa.evaluate.mqa import MQAQuestions, answer_question, check_unique_uids, question, summarise
 from actionmqa.evaluate.runner import Answerer, Finished, ModelAnswerers, Record, Seen, run, whole_target
 from actionmqa.io import sha256_file
 from actionmqa.model.processing import ChatSample
 from actionmqa.mqa.records import MQARecord, read_benchmark
 from actionmqa.video.decoders import Backend
-from actionmqa.video.readers import ClipRequest
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,7 @@ class MQAJob:
     backend: Backend = "pyav"
 
 
-class MQATask(ClipTask[MQARecord]):
+class MQATask(MQAQuestions):
     kind = "mqa"
     label = "EK100-MQA"
     job_type = MQAJob
@@ -59,18 +58,6 @@ class MQATask(ClipTask[MQARecord]):
         self.clips = ClipSource(job.video_root, job.layout, job.frames, job.backend)
         self.records = read_benchmark(job.benchmark)[: job.limit]
         check_unique_uids(self.records)
-
-    def items(self) -> Sequence[MQARecord]:
-        return self.records
-
-    def key(self, item: MQARecord) -> str:
-        return item.uid
-
-    def describe(self, item: MQARecord) -> Any:
-        return item.model_dump(mode="json")
-
-    def clip_request(self, item: MQARecord) -> ClipRequest:
-        return clip_request(item, self.job.frames)
 
     def ask(self, seen: Seen[MQARecord]) -> ChatSample:
         return question(seen.item, seen.frames, self.job.time_instruction)

@@ -3,7 +3,8 @@
 lmms-eval splits an evaluation in two: a task supplies its questions, prompt, parser and scorer,
 and one runner owns the model, batching and outputs. Here a task is an :class:`EvalTask`
 (EK100-MQA in ``run``, SAP in ``sap_run``, two-stage recognition in ``recognition``, the five
-video-QA benchmarks in ``bench``) and this module is the runner:
+video-QA benchmarks in ``bench``, an API model on EK100-MQA in ``api``) and this module is the
+runner:
 
 - **plan**: the questions in the order their frames are read (one decoder per video), cut into
   batches of ``batch_size``. A shard is a contiguous run of those batches, so each batch a shard
@@ -42,6 +43,10 @@ if TYPE_CHECKING:
     from actionmqa.evaluate.likelihood import ScoreAnswers
     from actionmqa.evaluate.loading import LoadedModel
     from actionmqa.model.processing import ChatSample
+    from actionmqa.teacher import ChatRequest
+
+    #: What a task asks: a prompt with frames for a saved model, a chat request for an API model.
+    Prompt = ChatSample | ChatRequest
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +73,10 @@ class Seen(Generic[T]):
 
 @dataclass(frozen=True)
 class Answerer:
-    """The model's side of a task: greedy answers, and option likelihoods where the task uses them."""
+    """The model's side of a task: greedy answers (a batch of prompts in, one answer each out),
+    and option likelihoods where the task uses them."""
 
-    generate: Generate
+    generate: Callable[[Sequence[Prompt]], list[str]]
     score_answers: ScoreAnswers | None = None
 
 
@@ -107,11 +113,11 @@ class EvalTask(abc.ABC, Generic[T]):
         """Each item with its frames, in :meth:`reading_order`."""
 
     @abc.abstractmethod
-    def ask(self, seen: Seen[T]) -> ChatSample:
+    def ask(self, seen: Seen[T]) -> Prompt:
         """The prompt (with frames) the model answers."""
 
     @abc.abstractmethod
-    def answer(self, item: T, sample: ChatSample, raw: str, answerer: Answerer) -> Record:
+    def answer(self, item: T, sample: Prompt, raw: str, answerer: Answerer) -> Record:
         """The record kept of one answer (parsed and scored where the task scores per question)."""
 
     @abc.abstractmethod
@@ -126,9 +132,9 @@ class EvalTask(abc.ABC, Generic[T]):
     def batch_size(self) -> int:
         return int(self.job.batch_size)
 
-    @property
-    def model_path(self) -> Path:
-        return Path(self.job.model)
+    def model_identity(self) -> Any:
+        """What answers, as JSON: by default the stamp of the saved model folder ``job.model``."""
+        return model_stamp(Path(self.job.model))
 
     def settings(self) -> dict[str, Any]:
         """The job as JSON without its output paths: what a shard's part carries to ``eval gather``."""
@@ -182,9 +188,9 @@ def plan(task: EvalTask[T], shard: Shard | None = None) -> list[list[T]]:
 
 
 def fingerprint(task: EvalTask[T], batches: Sequence[Sequence[T]]) -> Fingerprint:
-    """What the answers of ``batches`` depend on: the model folder, the questions as asked, the settings."""
+    """What the answers of ``batches`` depend on: the model, the questions as asked, the settings."""
     return Fingerprint(
-        model=digest(model_stamp(task.model_path)),
+        model=digest(task.model_identity()),
         questions=digest([[task.describe(item) for item in batch] for batch in batches]),
         settings=digest(task.settings()),
     )

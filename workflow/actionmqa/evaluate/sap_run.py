@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,18 +17,17 @@ from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.ek100.schema import SPLIT_FILES
 from actionmqa.errors import InputError
 from actionmqa.evaluate.answering import chat_sample
-from actionmqa.evaluate.clips import ClipSource, ClipTask
+from actionmqa.evaluate.clips import ClipSource
 from actionmqa.evaluate.generation import Generate, GreedyGenerator
 from actionmqa.evaluate.likelihood import LikelihoodScorer, ScoreAnswers
 from actionmqa.evaluate.loading import LoadedModel
-from actionmqa.evaluate.mqa import answer_question, check_unique_uids, clip_request, summarise
+from actionmqa.evaluate.mqa import MQAQuestions, answer_question, check_unique_uids, summarise
 from actionmqa.evaluate.runner import Answerer, Finished, Record, Seen, answerers_for, run, whole_target
 from actionmqa.evaluate.sap import PromptKind, SAPPrompt, first_pass_texts, predecessors, sap_prompt
 from actionmqa.io import sha256_file
 from actionmqa.model.processing import ChatSample
 from actionmqa.mqa.records import MQARecord, read_benchmark
 from actionmqa.sft.segments import segments_in_order
-from actionmqa.video.readers import ClipRequest
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +70,7 @@ def first_pass_rows(rows: list[dict[str, Any]], records: list[MQARecord], path: 
     return [by_uid[record.uid] for record in records]
 
 
-class SAPTask(ClipTask[MQARecord]):
+class SAPTask(MQAQuestions):
     """The second pass. Its prompts read the whole first pass (a clip's predecessors may be any
     earlier questions), so every shard needs the gathered first pass, never one shard of it."""
 
@@ -90,17 +88,8 @@ class SAPTask(ClipTask[MQARecord]):
         self.first_rows = first_pass_rows(rows, self.records, job.first_pass)
         self.prompts = sap_prompts(job, self.records, answered)
 
-    def items(self) -> Sequence[MQARecord]:
-        return self.records
-
-    def key(self, item: MQARecord) -> str:
-        return item.uid
-
     def describe(self, item: MQARecord) -> Any:
         return {"record": item.model_dump(mode="json"), "prompt": self.prompts[item.uid].text}
-
-    def clip_request(self, item: MQARecord) -> ClipRequest:
-        return clip_request(item, self.clips.frames)
 
     def ask(self, seen: Seen[MQARecord]) -> ChatSample:
         record = seen.item
