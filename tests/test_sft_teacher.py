@@ -427,5 +427,18 @@ def test_failures_above_the_share_fail_the_job_listing_them(
     assert len(read_jsonl(tmp_path / "sft" / "teacher.failures.jsonl")) == 3
 
 
+def test_the_cli_states_failures_above_the_share_in_one_line(
+    faulty_server: FaultyTeacherServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    request = teach_request(tmp_path, faulty_server, max_failure_share=0.25)
+    argv = ["sft", "teacher", "--annotations-dir", str(request.annotations_dir), "--mixture"]
+    argv += [str(request.mixture_file), "--seed", "3", "--teacher-config", str(request.teacher_config)]
+    argv += ["--video-root", str(request.video_root), "--out", str(request.out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "actionmqa sft: error: the teacher failed on 3 of 10 clips (30.00%)" in err
+    assert "Traceback" not in err
+
+
 def test_default_failure_share_is_one_percent(tmp_path: Path) -> None:
     assert TeacherConfig(base_url="http://x/v1", model="m", cache_dir=tmp_path).max_failure_share == 0.01

@@ -334,6 +334,70 @@ def test_400_is_not_retried(client: TeacherClient, server: ChatServer, sleeps: l
     assert server.calls == 1 and sleeps == []
 
 
+AZURE_FILTERED = {  # Azure OpenAI's reply to a prompt its content filter blocks (abridged)
+    "error": {
+        "message": "The response was filtered due to the prompt triggering Azure OpenAI's content"
+        " management policy.",
+        "type": None,
+        "param": "prompt",
+        "code": "content_filter",
+        "status": 400,
+        "innererror": {"code": "ResponsibleAIPolicyViolation"},
+    }
+}
+
+
+def test_a_content_filters_400_is_that_requests_refusal_recorded_at_once(
+    client: TeacherClient, server: ChatServer, sleeps: list[float]
+) -> None:
+    server.plan.append(Reply(status=400, error_body=json.dumps(AZURE_FILTERED)))
+    with pytest.raises(TeacherReplyError, match="HTTP 400 content_filter: ") as caught:
+        client.chat("sys", None, "q", MQAResponse)
+    assert caught.value.reason == "refusal"
+    assert "content management policy" in caught.value.excerpt
+    assert server.calls == 1 and sleeps == []  # neither retried nor asked again
+    with pytest.raises(TeacherReplyError, match="recorded by an earlier run"):
+        client.chat("sys", None, "q", MQAResponse)
+    assert server.calls == 1
+
+
+def test_a_filtered_request_takes_its_place_among_map_outcomes(
+    server: ChatServer, tmp_path: Path, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_client(server.base_url, tmp_path, sleeps, monkeypatch, max_concurrency=1)  # in order
+    flagged = {
+        "error": {
+            "message": "Your input image may contain content that is not allowed by our safety system.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "content_policy_violation",
+        }
+    }
+    server.plan.extend([Reply(), Reply(status=400, error_body=json.dumps(flagged))])
+    outcomes = client.map_outcomes([ChatRequest("sys", q, None, MQAResponse) for q in ("q0", "q1", "q2")])
+    assert outcomes[0] == MQAResponse(answer="q0") and outcomes[2] == MQAResponse(answer="q2")
+    assert isinstance(outcomes[1], TeacherReplyError) and outcomes[1].reason == "refusal"
+    assert "safety system" in outcomes[1].excerpt
+
+
+def test_a_4xx_with_another_error_code_still_ends_the_job(client: TeacherClient, server: ChatServer) -> None:
+    """A bad key, model or schema fails every request alike: not one clip's refusal."""
+    body = {
+        "error": {
+            "message": "The model `gpt-5o` does not exist",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "model_not_found",
+        }
+    }
+    server.plan.append(Reply(status=404, error_body=json.dumps(body)))
+    with pytest.raises(TeacherHTTPError, match="HTTP 404") as caught:
+        client.chat("sys", None, "q", MQAResponse)
+    assert caught.value.error_code == "model_not_found"
+    server.plan.append(Reply())
+    assert client.chat("sys", None, "q", MQAResponse) == MQAResponse(answer="q")  # nothing was recorded
+
+
 def test_retries_run_out_on_persistent_503(
     server: ChatServer, tmp_path: Path, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:

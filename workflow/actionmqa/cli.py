@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from actionmqa.errors import InputError
+from actionmqa.errors import UserError
 
 #: stage name -> module that defines ``register(subparsers)``
 STAGES: dict[str, str] = {
@@ -53,8 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         args.func(args)
-    except InputError as exc:
-        # Bad input is the user's to fix: one clear line, no traceback.
+    except UserError as exc:
+        # Bad input, or an endpoint that failed or refused too many clips, is the user's to act
+        # on, not a bug: one clear line (it names the file, clip or request), no traceback.
         print(f"actionmqa {args.stage}: error: {exc}", file=sys.stderr)
         return 2
     return 0

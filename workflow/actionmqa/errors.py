@@ -1,4 +1,5 @@
-"""One error type for bad input, so every message names where the problem is."""
+"""The errors a user acts on: one type for bad input, so every message names where the problem is,
+and the base class the command line reports in one line."""
 
 from __future__ import annotations
 
@@ -18,7 +19,12 @@ def csv_line(data_row: int) -> int:
     return int(data_row) + CSV_FIRST_DATA_LINE
 
 
-class InputError(ValueError):
+class UserError(Exception):
+    """A failure whose message is all the user needs (what failed, where, what to do): the command
+    line prints it in one line, without a traceback. Anything else is a bug and keeps its traceback."""
+
+
+class InputError(UserError, ValueError):
     """Malformed or missing input: names the file, the line or record, the key, and what was expected.
 
     ``line`` is the 1-based line of the file as an editor numbers it (for a CSV data row, see

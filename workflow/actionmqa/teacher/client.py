@@ -24,7 +24,7 @@ from tqdm import tqdm
 from actionmqa.io import dumps_canonical
 from actionmqa.teacher.cache import ResponseCache, request_key
 from actionmqa.teacher.config import TeacherConfig
-from actionmqa.teacher.errors import TeacherReplyError, excerpt
+from actionmqa.teacher.errors import TeacherHTTPError, TeacherReplyError, excerpt
 from actionmqa.teacher.frames import image_parts
 from actionmqa.teacher.schemas import response_format
 from actionmqa.teacher.transport import JsonPoster, RetryPolicy
@@ -51,7 +51,8 @@ class TeacherClient:
     At most ``max_concurrency`` requests are in flight per client, however many threads call
     :meth:`chat`. A failed :meth:`map` can simply be rerun: every reply that arrived is cached.
     A reply that is invalid is asked for again up to ``config.invalid_reply_retries`` times; a
-    refusal, or a reply invalid every time, is recorded in the cache and raised, and a later
+    refusal (the model's, or a content filter's 4xx: ``config.refusal_error_codes``), or a reply
+    invalid every time, is recorded in the cache and raised, and a later
     client answers it from that record without a request unless ``ask_again`` is set.
     ``counts`` tallies what was answered how: ``cached``, ``recorded``, ``requests`` (sent).
     """
@@ -123,10 +124,8 @@ class TeacherClient:
         payload = dumps_canonical(body).encode("utf-8")
         retries = self.config.invalid_reply_retries
         for attempt in range(retries + 1):
-            with self._in_flight:
-                self._count("requests")
-                reply = self._poster.post(payload, key)
             try:
+                reply = self._post(payload, key)
                 content = _message_content(reply, key)
                 result = _parse(content, response_model, key)
             except TeacherReplyError as error:
@@ -140,6 +139,22 @@ class TeacherClient:
             self.cache.put(key, self.config.model, content)
             return result
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _post(self, payload: bytes, key: str) -> bytes:
+        """The reply body; a content filter's 4xx (``refusal_error_codes``) as a refusal of this request."""
+        with self._in_flight:
+            self._count("requests")
+            try:
+                return self._poster.post(payload, key)
+            except TeacherHTTPError as error:
+                if error.error_code not in self.config.refusal_error_codes:
+                    raise
+                raise TeacherReplyError(
+                    key,
+                    f"HTTP {error.status} {error.error_code}: {error.body_excerpt}",
+                    reason="refusal",
+                    excerpt=error.body_excerpt,
+                ) from None
 
     def map(self, requests: Iterable[ChatRequest], *, progress: bool = False) -> list[BaseModel | str]:
         """Many requests, at most ``max_concurrency`` at a time; results in input order.

@@ -22,6 +22,12 @@ class TeacherConfig(BaseModel):
     ``invalid_reply_retries`` how often a reply that does not parse into the requested schema is
     asked for again (a refusal is not: it is recorded at once). ``max_failure_share`` is the share
     of clips a job may lose to refusals and invalid replies and still succeed.
+
+    ``refusal_error_codes`` are the ``error.code`` values of an HTTP 4xx reply that mean the
+    endpoint's content filter declined this one request: Azure OpenAI answers a filtered prompt
+    with 400 ``content_filter``, OpenAI a flagged input with 400 ``content_policy_violation``.
+    Such a reply is that clip's refusal (recorded, counted against ``max_failure_share``); any
+    other 4xx still ends the job, since a wrong key, model or schema fails every request alike.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -39,6 +45,7 @@ class TeacherConfig(BaseModel):
     invalid_reply_retries: int = Field(default=2, ge=0)
     max_failure_share: float = Field(default=0.01, ge=0, le=1)
     jpeg_quality: int = Field(default=90, ge=1, le=95)
+    refusal_error_codes: tuple[str, ...] = ("content_filter", "content_policy_violation")
 
     @property
     def chat_url(self) -> str:

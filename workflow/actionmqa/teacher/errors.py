@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-#: Why a 200 reply is unusable: the model declined (no text, or its ``refusal`` field), or what it
-#: wrote is not a chat completion in the requested schema.
+from actionmqa.errors import UserError
+
+#: Why a reply is unusable: the model declined (no text, or its ``refusal`` field) or the endpoint's
+#: content filter did (an HTTP 4xx of ``TeacherConfig.refusal_error_codes``), or what it wrote is
+#: not a chat completion in the requested schema.
 FailureReason = Literal["refusal", "invalid_reply"]
 
 
@@ -17,25 +20,30 @@ def excerpt(text: str | bytes, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-class TeacherError(RuntimeError):
-    """A teacher request could not produce a result."""
+class TeacherError(UserError, RuntimeError):
+    """A teacher request could not produce a result (the endpoint failed, or refused too many clips)."""
 
 
 class TeacherHTTPError(TeacherError):
-    """The endpoint answered with an error status (after any retries)."""
+    """The endpoint answered with an error status (after any retries); ``error_code`` is the
+    ``error.code`` of an OpenAI-style error body, when it has one."""
 
-    def __init__(self, url: str, status: int, body_excerpt: str, request_hash: str) -> None:
+    def __init__(
+        self, url: str, status: int, body_excerpt: str, request_hash: str, error_code: str | None = None
+    ) -> None:
         self.url = url
         self.status = status
         self.body_excerpt = body_excerpt
         self.request_hash = request_hash
+        self.error_code = error_code
         super().__init__(f"POST {url} failed with HTTP {status} (request {request_hash}): {body_excerpt}")
 
 
 class TeacherReplyError(TeacherError):
-    """A 200 reply whose content is not what was asked for (a refusal, no JSON, the wrong schema).
+    """A reply that is not what was asked for: a refusal (the model's, or a content filter's 4xx),
+    no JSON, the wrong schema.
 
-    ``excerpt`` is the start of what the model said (its refusal, or the invalid content);
+    ``excerpt`` is the start of what the model or filter said (its refusal, or the invalid content);
     ``recorded`` marks an error answered from the cache's record of an earlier run, without a request.
     """
 

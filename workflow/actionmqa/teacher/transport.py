@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import http.client
+import json
 import logging
 import time
 import urllib.error
@@ -111,4 +112,15 @@ class JsonPoster:
             body = error.read()
             if _is_retryable(error.code):
                 raise _RetryableStatus(error.code, body, error.headers.get("Retry-After")) from None
-            raise TeacherHTTPError(self.url, error.code, excerpt(body), request_hash) from None
+            raise TeacherHTTPError(
+                self.url, error.code, excerpt(body), request_hash, error_code=error_code(body)
+            ) from None
+
+
+def error_code(body: bytes) -> str | None:
+    """``error.code`` of an OpenAI-style error body (``{"error": {"code": ...}}``), if it is a string."""
+    try:
+        code = json.loads(body)["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return code if isinstance(code, str) else None
