@@ -64,7 +64,7 @@ def test_the_split_holds_wordings_out_but_leaves_every_action_one_to_train_on() 
     assert (train.by_action, heldout.by_action) == tuple(w.by_action for w in WORDINGS.split(0.5, seed=0))
 
 
-def test_a_choose_exchange_is_the_option_list_a_question_and_the_lettered_option() -> None:
+def test_a_choose_exchange_is_the_option_list_a_question_and_the_options_text_alone() -> None:
     sample = sample_text(WORDINGS, RECIPE, rng_for(0, "golden"), kind="choose", novel=False, paraphrase=False)
     right = sample.options[sample.answer_index]
     listed = ", ".join(f"{'ABCDE'[i]}. {text}" for i, text in enumerate(sample.options))
@@ -73,7 +73,7 @@ def test_a_choose_exchange_is_the_option_list_a_question_and_the_lettered_option
         f"<|im_start|>user\n{listed}\nWhich option is: {right}?<|im_end|>\n"
         "<|im_start|>assistant\n"
     )
-    assert sample.answer == f"{'ABCDE'[sample.answer_index]}. {right}<|im_end|>\n"
+    assert sample.answer == f"{right}<|im_end|>\n"  # no letter to copy the text by
     assert len(sample.options) == len(set(sample.options)) == 5
 
 
@@ -85,7 +85,6 @@ def test_choices_are_scored_as_the_mqa_evaluation_scores_them() -> None:
     assert accuracy.questions == 7
     # upstream: the text after the last "X. " (letter irrelevant), or the whole answer without one
     assert accuracy.text == 3 / 7
-    assert accuracy.letter == 4 / 7  # "C", "C. ...", "(C)"; not "Cx", not a bare text
 
 
 def test_a_paraphrase_query_is_another_wording_of_the_right_action() -> None:

@@ -5,23 +5,25 @@ copy from its context and pick the listed option a question points to; a tiny LM
 scratch on the video tasks alone never learns that in a CPU budget: it learns to narrate the
 video in its own words and ignores the options, so its generated MQA answers rarely match an
 option's text even when it recognises the action. Two text-only tasks on the world's train
-narrations are meant to teach it, cheaply because there are no frames:
+narrations teach it, cheaply because there are no frames:
 
 * ``repeat``: the option list, then "Repeat the options." and the list again (dense copying: every
   answer token is a copy, which is what builds induction heads quickly);
-* ``choose``: the option list, then "Which option is: <query>?" and ``"C. <that option>"``, where
-  the query is the option's own wording or another wording of the same action (a paraphrase).
+* ``choose``: the option list, then "Which option is: <query>?" and that option's text, where the
+  query is the option's own wording or another wording of the same action (a paraphrase).
   Distractors are other actions, some sharing its verb or noun.
+
+``choose`` is answered with the option's text alone, not ``"C. <option>"``: with the right letter
+first in every answer, the text can be copied from the option that letter labels, so the model
+learns to copy by letter and never to find an option by what it says, and a letter is what this
+size cannot learn to pick (README, "Where the demo stands"). Without it, the text must be found
+by its content, as an MQA answer must be found by the video; the "X. text" form comes later, with
+the instruction data.
 
 Options can also be novel phrases (random strings of the world's words, asked for verbatim), a
 knob of the recipe. Only the train split is read. A seeded share of its distinct wordings is
 held out of training; the metrics ask for them verbatim (``exact``) and by another wording
 (``paraphrase``), and for novel phrases (``novel``): choosing and copying on unseen strings.
-
-At the demo's size (4 layers, width 128) and 600 steps it learns to repeat the list and to write
-a trained wording asked for (0.70 of them), but not to choose: the letter of an option asked for
-verbatim stays at chance (0.245 held out), as it does when all 600 steps are spent on naming
-that letter alone; with 8 heads that starts only after about 2000 (README, "Where the demo stands").
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from actionmqa.io import atomic_dir, write_json
 from actionmqa.model.modeling import supervised_lm_loss
 from actionmqa.model.tiny import tiny_text_config
 from actionmqa.model.tokenizer import END_OF_TURN
-from actionmqa.prompts import chat_answer, chat_prompt, format_options, mqa_answer
+from actionmqa.prompts import chat_answer, chat_prompt, format_options
 from actionmqa.seeding import rng_for
 
 log = logging.getLogger(__name__)
@@ -204,7 +206,7 @@ def sample_text(
     if kind == "repeat":
         prompt, answer = f"{listed}\n{REPEAT_INSTRUCTION}", listed
     else:
-        prompt, answer = f"{listed}\n{choose_question(query)}", mqa_answer(answer_index, text)
+        prompt, answer = f"{listed}\n{choose_question(query)}", text
     return TextSample(kind, chat_prompt(prompt), chat_answer(answer), tuple(options), answer_index)
 
 
@@ -235,14 +237,12 @@ def encode(samples: Sequence[TextSample], tokenizer: PreTrainedTokenizerBase) ->
 
 @dataclass(frozen=True)
 class ChoiceAccuracy:
-    """Answers to ``choose`` questions, read as the MQA evaluation reads them
-    (``actionmqa.answers.score_mqa_output``): ``text`` upstream's reading (the text after ``"X. "``
-    equals the right option), ``letter`` the strict one (the answer is the right letter).
+    """Answers to ``choose`` questions, read as upstream reads an MQA answer
+    (``actionmqa.answers.score_mqa_output``): ``text`` is the share that is the right option's text.
     """
 
     questions: int
     text: float
-    letter: float
 
 
 def score_choices(samples: Sequence[TextSample], answers: Sequence[str]) -> ChoiceAccuracy:
@@ -251,10 +251,7 @@ def score_choices(samples: Sequence[TextSample], answers: Sequence[str]) -> Choi
         score_mqa_output({"options": sample.options, "answer_index": sample.answer_index}, answer)
         for sample, answer in zip(samples, answers, strict=True)
     ]
-    n = len(scored)
-    return ChoiceAccuracy(
-        n, sum(s.correct_upstream for s in scored) / n, sum(s.correct_strict for s in scored) / n
-    )
+    return ChoiceAccuracy(len(scored), sum(s.correct_upstream for s in scored) / len(scored))
 
 
 @torch.no_grad()
