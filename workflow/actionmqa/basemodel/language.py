@@ -15,10 +15,10 @@ narrations teach it, cheaply because there are no frames:
 
 ``choose`` is answered with the option's text alone, not ``"C. <option>"``: with the right letter
 first in every answer, the text can be copied from the option that letter labels, so the model
-learns to copy by letter and never to find an option by what it says, and a letter is what this
-size cannot learn to pick (README, "Where the demo stands"). Without it, the text must be found
-by its content, as an MQA answer must be found by the video; the "X. text" form comes later, with
-the instruction data.
+can learn to copy by letter instead of finding an option by what it says, and a letter is what
+this size cannot learn to pick in budget. Without it, the text must be found by its content, as
+an MQA answer must be found by the video; the "X. text" form comes later, with the instruction
+data. At 600 steps the outcome depends on the seed (README, "Where the demo stands").
 
 Options can also be novel phrases (random strings of the world's words, asked for verbatim), a
 knob of the recipe. Only the train split is read. A seeded share of its distinct wordings is
