@@ -6,6 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from actionmqa.determinism import pin_cpu_code_paths
+
+# As `actionmqa` does before it imports a numeric library: a test that trains in this process and
+# one that runs the command compute on the same kernels.
+pin_cpu_code_paths()
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_EK100 = REPO.parent / "shared" / "data" / "ek100"
 

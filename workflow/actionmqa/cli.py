@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from actionmqa.determinism import pin_cpu_code_paths
 from actionmqa.errors import UserError
 
 #: stage name -> module that defines ``register(subparsers)``
@@ -45,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # before the stages' parsers import NumPy: a job's numbers must not depend on the CPU model
+    pin_cpu_code_paths()
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
