@@ -6,10 +6,12 @@ fixed one from the config, never what the scheduler granted. On a GPU some kerne
 order their threads finish unless torch is told to choose deterministic ones. Seeds make the
 rest (the initialisation of new weights, data order) a function of the configuration.
 
-The numeric libraries also choose their kernels by what the CPU offers: torch's AVX-512 kernels
-add in another order than its AVX2 ones, so the same job gave other weights on another machine,
-and the demo's tables moved by several points. ``pin_cpu_code_paths`` holds every library to its
-AVX2 path wherever the CPU has AVX2 (x86 since 2013), before any of them is loaded.
+The numeric libraries also choose their kernels by what the CPU offers, and kernels for another
+instruction set add in another order: OpenBLAS's SkylakeX kernels gave scikit-learn's specialist
+fits (and so the distractors) other rankings than its Haswell ones, torch's AVX-512 kernels other
+weights than its AVX2 ones, and the demo's tables moved by several points between two machines.
+``pin_cpu_code_paths`` holds every library to its AVX2 path wherever the CPU has AVX2 (x86 since
+2013), before any of them is loaded.
 """
 
 from __future__ import annotations
