@@ -516,6 +516,15 @@ def get_wording_predictions(wildcards=None):
     ]
 
 
+def get_letters_predictions(wildcards=None):
+    """The benchmark predictions of every evaluated model and benchmark, in that order."""
+    return [
+        f"results/{DATASET}/eval/{model}/{name}.predictions.jsonl"
+        for model in config["evaluate"]["models"]
+        for name in config["evaluate"]["benchmarks"]
+    ]
+
+
 def get_report_specialist_metrics(wildcards=None):
     """The workflow's specialists' metrics, when the medium distractors come from one (its top-1
     is the AVION row of the recognition table; the hard one's is in every recognition summary)."""

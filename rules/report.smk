@@ -1,13 +1,15 @@
 # Stage "report": the paper's tables (spec/llavaction.md §7.1-§7.5; CSV, Markdown, LaTeX) and
 # figures (PNG, SVG) from every evaluation summary, the paper's values beside ours
 # (report.paper_results), each flagged for `snakemake --report results/report.html report_targets`;
-# and a table of our own that splits the generated EK100-MQA score into naming the right action
-# and using the option's wording (actionmqa.report.wording).
+# and two tables of our own: one splits the generated EK100-MQA score into naming the right action
+# and using the option's wording (actionmqa.report.wording), the other reads the benchmark answers'
+# text against their letters (actionmqa.report.letters).
 
 from actionmqa.report import FIGURE_FORMATS, FIGURES, TABLE_FORMATS, TABLES
+from actionmqa.report.analysis import ANALYSIS_FORMATS
 from actionmqa.report.paper import load_paper_results, paper_reference_errors
 
-WORDING_FORMATS = ("csv", "md")
+ANALYSES = ("answer_wording", "benchmark_letters")
 
 if Path(get_paper_results()).is_file():
     # A model naming a paper model that the paper's results lack is a config error at load time.
@@ -18,7 +20,7 @@ if Path(get_paper_results()).is_file():
 rule tables:
     input:
         expand(f"results/{DATASET}/tables/{{name}}.{{ext}}", name=TABLES, ext=TABLE_FORMATS),
-        expand(f"results/{DATASET}/tables/answer_wording.{{ext}}", ext=WORDING_FORMATS),
+        expand(f"results/{DATASET}/tables/{{name}}.{{ext}}", name=ANALYSES, ext=ANALYSIS_FORMATS),
 
 
 rule figures:
@@ -88,7 +90,7 @@ rule report_wording:
                 subcategory="EK100-MQA answers: action and wording",
                 labels={"table": "EK100-MQA answers: action and wording", "format": ext},
             )
-            for ext in WORDING_FORMATS
+            for ext in ANALYSIS_FORMATS
         ],
     params:
         annotations=get_annotations_dir,
@@ -99,6 +101,32 @@ rule report_wording:
     shell:
         "python -m actionmqa report wording --predictions {input.predictions}"
         " --benchmarks {input.benchmarks} --annotations {params.annotations}"
+        " --out-dir results/{wildcards.dataset}/tables > {log} 2>&1"
+
+
+rule report_letters:
+    input:
+        predictions=get_letters_predictions(),
+        data=get_benchmark_inputs(),
+    output:
+        [
+            report(
+                f"results/{{dataset}}/tables/benchmark_letters.{ext}",
+                caption="../workflow/report/letters.rst",
+                category="Tables",
+                subcategory="Benchmark answers: option and letter",
+                labels={"table": "Benchmark answers: option and letter", "format": ext},
+            )
+            for ext in ANALYSIS_FORMATS
+        ],
+    params:
+        data=get_benchmark_data(),
+    log:
+        "logs/{dataset}/report_letters.log",
+    conda:
+        "../envs/report.yaml"
+    shell:
+        "python -m actionmqa report letters --predictions {input.predictions} --data {params.data}"
         " --out-dir results/{wildcards.dataset}/tables > {log} 2>&1"
 
 

@@ -27,6 +27,7 @@ EVALUATION_AND_REPORT = {
     "report_tables",
     "report_figures",
     "report_wording",
+    "report_letters",
     "report_targets",
 }
 
@@ -66,6 +67,13 @@ def test_tables_and_figures_of_the_run_hold_its_summaries(tiny_run):
         round(summary["accuracy"] / 100, 4),
     )  # a fraction
     assert hard.names_action >= hard.accuracy
+    letters = pd.read_csv(results / "tables" / "benchmark_letters.csv")
+    assert list(letters.benchmark) == ["egoschema"]  # the one model on the one benchmark
+    for row in letters.itertuples():
+        bench = json.loads((results / "eval" / "base" / f"{row.benchmark}.json").read_text())
+        assert (row.model, row.n) == ("base", bench["modes"]["lmms_eval"]["n"])
+        assert round(row.accuracy, 4) == round(bench["modes"]["lmms_eval"]["accuracy"] / 100, 4)
+        assert row.text_accuracy <= row.names_option
 
 
 @pytest.mark.slow
@@ -133,7 +141,7 @@ def test_report_html_is_self_contained_and_lists_tables_and_figures(tiny_run):
     names = {entry["filename"] for entry in results.values()}
     for table in ("distractors", "mqa_frames", "ablation", "recognition", "benchmarks"):
         assert {f"{table}.csv", f"{table}.md", f"{table}.tex"} <= names
-    assert {"answer_wording.csv", "answer_wording.md"} <= names
+    assert {"answer_wording.csv", "answer_wording.md", "benchmark_letters.csv", "benchmark_letters.md"} <= names
     for figure in ("distractors", "benchmarks", "loss", "frames"):
         assert {f"{figure}.png", f"{figure}.svg"} <= names
     assert all(entry["data_uri"].startswith("data:") for entry in results.values())

@@ -1,5 +1,6 @@
-"""``actionmqa report {tables, figures, wording}``: the paper's tables and figures from one run's
-summaries, and the wording analysis of its generated EK100-MQA answers.
+"""``actionmqa report {tables, figures, wording, letters}``: the paper's tables and figures from one
+run's summaries, the wording analysis of its generated EK100-MQA answers, and the letter analysis
+of its benchmark answers.
 
 Both verbs take the run's evaluation summaries explicitly and the layout that says which must
 be there (models, frame counts, K, benchmarks), so a summary that is missing is an error naming
@@ -69,6 +70,22 @@ def register(stages: argparse._SubParsersAction) -> None:
     )
     wording.add_argument("--out-dir", type=Path, required=True)
     wording.set_defaults(func=_wording)
+
+    letters = verbs.add_parser(
+        "letters", help="benchmark answers: option named, letter given (benchmark_letters.csv/.md)"
+    )
+    letters.add_argument(
+        "--predictions",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="results/<dataset>/eval/<model>/<benchmark>.predictions.jsonl, in table order",
+    )
+    letters.add_argument(
+        "--data", type=Path, required=True, help="the folder holding each benchmark's folder (real layout)"
+    )
+    letters.add_argument("--out-dir", type=Path, required=True)
+    letters.set_defaults(func=_letters)
 
 
 def _run_args(parser: argparse.ArgumentParser) -> None:
@@ -151,14 +168,24 @@ def _figures(args: argparse.Namespace) -> None:
 
 def _wording(args: argparse.Namespace) -> None:
     from actionmqa.ek100.annotations import load_annotation_dir
-    from actionmqa.io import atomic_open
-    from actionmqa.report.wording import NarrationIndex, pair_inputs, to_markdown, wording_table
+    from actionmqa.report.analysis import write_analysis
+    from actionmqa.report.wording import LEGEND, TITLE, NarrationIndex, pair_inputs, wording_table
 
     index = NarrationIndex.from_annotations(load_annotation_dir(args.annotations))
     table = wording_table(pair_inputs(args.predictions, args.benchmarks), index)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_open(args.out_dir / "answer_wording.csv") as handle:
-        table.to_csv(handle, index=False, float_format="%.4f")
-    with atomic_open(args.out_dir / "answer_wording.md") as handle:
-        handle.write(to_markdown(table))
+    write_analysis(table, args.out_dir, "answer_wording", TITLE, LEGEND)
     log.info("wrote the wording analysis of %d prediction files to %s", len(table), args.out_dir)
+
+
+def _letters(args: argparse.Namespace) -> None:
+    from actionmqa.bench import make_adapter
+    from actionmqa.report.analysis import write_analysis
+    from actionmqa.report.letters import LEGEND, TITLE, LettersInput, letters_table
+
+    inputs = [LettersInput.of(path) for path in args.predictions]
+    questions = {
+        name: make_adapter(name).load(args.data / name) for name in dict.fromkeys(i.benchmark for i in inputs)
+    }
+    table = letters_table(inputs, questions)
+    write_analysis(table, args.out_dir, "benchmark_letters", TITLE, LEGEND)
+    log.info("wrote the letter analysis of %d prediction files to %s", len(table), args.out_dir)

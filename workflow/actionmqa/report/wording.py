@@ -24,6 +24,7 @@ from actionmqa.ek100.labels import narration_pools
 from actionmqa.errors import InputError
 from actionmqa.io import read_jsonl_models
 from actionmqa.mqa.records import MQARecord, read_benchmark
+from actionmqa.report.analysis import analysis_markdown
 from actionmqa.report.collect import DISTRACTORS
 
 LEGEND = {
@@ -181,12 +182,9 @@ def wording_table(inputs: Sequence[WordingInput], index: NarrationIndex) -> pd.D
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+TITLE = "Generated EK100-MQA answers: the action and its wording"
+
+
 def to_markdown(table: pd.DataFrame) -> str:
-    """The table with three decimals (– where a share has no answers to count), under a title and
-    over the legend of its columns."""
-    table = table.astype(object).where(table.notna(), None)
-    legend = "\n".join(f"- {column}: {meaning}." for column, meaning in LEGEND.items())
-    return (
-        "### Generated EK100-MQA answers: the action and its wording\n\n"
-        f"{table.to_markdown(index=False, floatfmt='.3f', missingval='–')}\n\n{legend}\n"
-    )
+    """The table as ``answer_wording.md`` holds it."""
+    return analysis_markdown(table, TITLE, LEGEND)

@@ -1,0 +1,155 @@
+"""Why a benchmark answer misses: the option it names, or the letter it gives that option.
+
+The five benchmarks are scored by the answer's letter (lmms-eval's parsers). A model that answers
+``"X. option text"`` can name the right option in its text and still put a wrong letter before it,
+and the letter score cannot tell that from not knowing. This table
+(``results/<dataset>/tables/benchmark_letters.{csv,md}``) reads the text of each answer against
+the question's options, per model and benchmark; ``LEGEND`` says what each column holds. A model
+that answers with a letter alone names no option, and its text columns are empty.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from actionmqa.bench.letters import index_of
+from actionmqa.bench.records import ParseMode, Question
+from actionmqa.errors import InputError
+from actionmqa.io import read_jsonl_models
+from actionmqa.report.analysis import analysis_markdown
+
+LEGEND = {
+    "accuracy": "the benchmark's score: the letter lmms-eval's parser reads is the right one",
+    "chance": "the score of a uniform guess among each question's options",
+    "names_option": "the answer's text (after its leading 'X. ', if any) is one option's text, word for word",
+    "text_accuracy": "the answer's text is the right option's text",
+    "right_when_named": "of the answers that name an option, the share that name the right one",
+    "letter_when_named": "of the answers that name an option, the share that open with that option's letter",
+}
+COLUMNS = ("model", "benchmark", "n", *LEGEND)
+
+_LEADING_LETTER = re.compile(r"\s*([A-Z])\.\s+(.*\S)\s*", re.DOTALL)
+
+
+class BenchPrediction(BaseModel):
+    """The fields of an ``eval bench`` predictions row this table reads."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    output: str
+    correct: Mapping[str, bool | None]
+
+
+@dataclass(frozen=True)
+class ReadAnswer:
+    """An output split into the letter it opens with (if any) and its text."""
+
+    letter: str | None
+    text: str
+
+    @classmethod
+    def of(cls, output: str) -> ReadAnswer:
+        match = _LEADING_LETTER.fullmatch(output)
+        if match is None:
+            return cls(None, output.strip())
+        return cls(match[1], match[2])
+
+    def named_option(self, question: Question) -> int | None:
+        """The option whose text the answer's text is; ``None`` for none, or for two equal options."""
+        hits = [i for i, option in enumerate(question.options) if option.strip() == self.text]
+        return hits[0] if len(hits) == 1 else None
+
+
+def read_predictions(path: Path) -> list[BenchPrediction]:
+    """A benchmark predictions JSONL; a bad line, a repeated id or an empty file raises ``InputError``."""
+    rows: list[BenchPrediction] = []
+    seen: set[str] = set()
+    for line, row in read_jsonl_models(path, BenchPrediction, "benchmark prediction"):
+        if row.id in seen:
+            raise InputError(path, "this id was already answered", key=row.id, line=line)
+        seen.add(row.id)
+        rows.append(row)
+    if not rows:
+        raise InputError(path, "no predictions to analyse")
+    return rows
+
+
+def letters_row(
+    questions: Sequence[Question], predictions: Sequence[BenchPrediction], source: Path
+) -> dict[str, Any]:
+    """The table's numbers for one predictions file (``source``), over the questions it answers."""
+    by_id = {question.id: question for question in questions}
+    n = len(predictions)
+    accuracy = named = right = agree = 0
+    chance = 0.0
+    for row in predictions:
+        question = by_id.get(row.id)
+        if question is None:
+            raise InputError(source, "the benchmark has no question with this id", key=row.id)
+        score = row.correct.get(ParseMode.LMMS_EVAL.value)
+        if score is None:
+            raise InputError(source, "no lmms_eval score (a question without a label?)", key=row.id)
+        answer = ReadAnswer.of(row.output)
+        option = answer.named_option(question)
+        accuracy += score
+        chance += 1 / len(question.options)
+        named += option is not None
+        right += option is not None and option == question.answer
+        agree += option is not None and answer.letter is not None and index_of(answer.letter) == option
+    return {
+        "n": n,
+        "accuracy": accuracy / n,
+        "chance": chance / n,
+        "names_option": named / n,
+        "text_accuracy": right / n,
+        "right_when_named": right / named if named else None,
+        "letter_when_named": agree / named if named else None,
+    }
+
+
+_PREDICTIONS = re.compile(r"(?P<benchmark>\w+)\.predictions\.jsonl")
+
+
+@dataclass(frozen=True)
+class LettersInput:
+    """One model's answers to one benchmark: ``eval/<model>/<benchmark>.predictions.jsonl``."""
+
+    model: str
+    benchmark: str
+    predictions: Path
+
+    @classmethod
+    def of(cls, path: Path) -> LettersInput:
+        match = _PREDICTIONS.fullmatch(path.name)
+        if match is None:
+            raise InputError(path, "not a benchmark predictions name (<benchmark>.predictions.jsonl)")
+        return cls(path.parent.name, match["benchmark"], path)
+
+
+def letters_table(
+    inputs: Sequence[LettersInput], questions: Mapping[str, Sequence[Question]]
+) -> pd.DataFrame:
+    """One row per input, in the order given; ``questions`` holds each benchmark's questions by name."""
+    rows = []
+    for item in inputs:
+        if item.benchmark not in questions:
+            raise InputError(item.predictions, f"no questions given for the benchmark {item.benchmark!r}")
+        row = letters_row(questions[item.benchmark], read_predictions(item.predictions), item.predictions)
+        rows.append({"model": item.model, "benchmark": item.benchmark, **row})
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+TITLE = "Benchmark answers: the option named and the letter given"
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """The table as ``benchmark_letters.md`` holds it."""
+    return analysis_markdown(table, TITLE, LEGEND)
