@@ -141,7 +141,12 @@ def test_report_html_is_self_contained_and_lists_tables_and_figures(tiny_run):
     names = {entry["filename"] for entry in results.values()}
     for table in ("distractors", "mqa_frames", "ablation", "recognition", "benchmarks"):
         assert {f"{table}.csv", f"{table}.md", f"{table}.tex"} <= names
-    assert {"answer_wording.csv", "answer_wording.md", "benchmark_letters.csv", "benchmark_letters.md"} <= names
+    assert {
+        "answer_wording.csv",
+        "answer_wording.md",
+        "benchmark_letters.csv",
+        "benchmark_letters.md",
+    } <= names
     for figure in ("distractors", "benchmarks", "loss", "frames"):
         assert {f"{figure}.png", f"{figure}.svg"} <= names
     assert all(entry["data_uri"].startswith("data:") for entry in results.values())

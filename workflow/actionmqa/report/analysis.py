@@ -1,16 +1,38 @@
-"""Our own analysis tables beside the paper's (``answer_wording``, ``benchmark_letters``): shares
-per model, written as CSV and as Markdown under a title and over the legend of their columns."""
+"""Our own analysis tables beside the paper's (``answer_wording``, ``benchmark_letters``): each
+reads prediction files, one row per question, and writes its shares as CSV and as Markdown
+under a title and over the legend of its columns."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
+from pydantic import BaseModel
 
-from actionmqa.io import atomic_open
+from actionmqa.errors import InputError
+from actionmqa.io import atomic_open, read_jsonl_models
+
+RowT = TypeVar("RowT", bound=BaseModel)
 
 ANALYSIS_FORMATS = ("csv", "md")
+
+
+def read_answer_rows(path: Path, row_model: type[RowT], what: str, key: str) -> list[RowT]:
+    """A predictions JSONL as ``row_model`` rows, one per question: a bad line, a ``key`` answered
+    twice or an empty file raises ``InputError`` naming the file (and the line and key)."""
+    rows: list[RowT] = []
+    seen: set[str] = set()
+    for line, row in read_jsonl_models(path, row_model, what):
+        value = getattr(row, key)
+        if value in seen:
+            raise InputError(path, f"this {key} was already answered", key=value, line=line)
+        seen.add(value)
+        rows.append(row)
+    if not rows:
+        raise InputError(path, "no predictions to analyse")
+    return rows
 
 
 def analysis_markdown(table: pd.DataFrame, title: str, legend: Mapping[str, str]) -> str:

@@ -22,8 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from actionmqa.bench.letters import index_of
 from actionmqa.bench.records import ParseMode, Question
 from actionmqa.errors import InputError
-from actionmqa.io import read_jsonl_models
-from actionmqa.report.analysis import analysis_markdown
+from actionmqa.report.analysis import analysis_markdown, read_answer_rows
 
 LEGEND = {
     "accuracy": "the benchmark's score: the letter lmms-eval's parser reads is the right one",
@@ -70,16 +69,7 @@ class ReadAnswer:
 
 def read_predictions(path: Path) -> list[BenchPrediction]:
     """A benchmark predictions JSONL; a bad line, a repeated id or an empty file raises ``InputError``."""
-    rows: list[BenchPrediction] = []
-    seen: set[str] = set()
-    for line, row in read_jsonl_models(path, BenchPrediction, "benchmark prediction"):
-        if row.id in seen:
-            raise InputError(path, "this id was already answered", key=row.id, line=line)
-        seen.add(row.id)
-        rows.append(row)
-    if not rows:
-        raise InputError(path, "no predictions to analyse")
-    return rows
+    return read_answer_rows(path, BenchPrediction, "benchmark prediction", "id")
 
 
 def letters_row(

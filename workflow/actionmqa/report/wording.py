@@ -22,9 +22,8 @@ from pydantic import BaseModel, ConfigDict
 from actionmqa.ek100.annotations import AnnotationSet
 from actionmqa.ek100.labels import narration_pools
 from actionmqa.errors import InputError
-from actionmqa.io import read_jsonl_models
 from actionmqa.mqa.records import MQARecord, read_benchmark
-from actionmqa.report.analysis import analysis_markdown
+from actionmqa.report.analysis import analysis_markdown, read_answer_rows
 from actionmqa.report.collect import DISTRACTORS
 
 LEGEND = {
@@ -79,17 +78,8 @@ class NarrationIndex:
 
 
 def read_predictions(path: Path) -> list[Prediction]:
-    """A predictions JSONL; a bad line, a repeated uid or an empty file raises ``InputError``."""
-    rows: list[Prediction] = []
-    seen: set[str] = set()
-    for line, row in read_jsonl_models(path, Prediction, "EK100-MQA prediction"):
-        if row.uid in seen:
-            raise InputError(path, "this uid was already answered", key=row.uid, line=line)
-        seen.add(row.uid)
-        rows.append(row)
-    if not rows:
-        raise InputError(path, "no predictions to analyse")
-    return rows
+    """An EK100-MQA predictions JSONL; a bad line, a repeated uid or an empty file raises ``InputError``."""
+    return read_answer_rows(path, Prediction, "EK100-MQA prediction", "uid")
 
 
 def wording_row(
