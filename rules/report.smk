@@ -120,7 +120,7 @@ rule report_letters:
             for ext in ANALYSIS_FORMATS
         ],
     params:
-        data=get_benchmark_data(),
+        data=lambda wildcards: get_benchmark_data(),
     log:
         "logs/{dataset}/report_letters.log",
     conda:
