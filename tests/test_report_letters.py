@@ -95,6 +95,7 @@ def test_row_reads_text_and_letter_apart(benchmark, tmp_path):
     row = letters_row(questions, read_predictions(path), path)
     assert row == {
         "n": 6,
+        "excluded": 0,
         "accuracy": pytest.approx(3 / 6),  # the letters of "A. brown", "B. 3" and "D"
         "chance": pytest.approx(0.2),
         "names_option": pytest.approx(4 / 6),  # brown, brown, 3, 3
@@ -110,9 +111,30 @@ def test_letters_alone_leave_the_text_shares_empty(benchmark, tmp_path):
     table = letters_table([LettersInput.of(path)], {"egoschema": questions})
     assert table.loc[0, "names_option"] == 0 and table.loc[0, "right_when_named"] is None
     assert (
-        "| base    | egoschema   |   6 |      0.333 |    0.200 |          0.000 |           0.000 | –"
-        in to_markdown(table)
+        "| base    | egoschema   |   6 |          0 |      0.333 |    0.200 |          0.000 |"
+        "           0.000 | –" in to_markdown(table)
     )
+
+
+def test_answers_the_score_leaves_out_are_counted_apart(benchmark, tmp_path):
+    """As lmms-eval's MVBench drops empty answers: ``correct`` is None, and the shares skip them."""
+    _, questions = benchmark
+    path = write_predictions(questions, [raw for *_, raw in CASES], tmp_path / "p.jsonl")
+    rows = read_predictions(path)
+    rows[0] = rows[0].model_copy(update={"output": "", "correct": {"lmms_eval": None}})
+    row = letters_row(questions, rows, path)
+    assert (row["n"], row["excluded"]) == (5, 1)
+    assert row["accuracy"] == pytest.approx(2 / 5)  # "B. 3" and "D"
+    assert row["names_option"] == pytest.approx(3 / 5)  # brown, 3, 3
+    assert row["right_when_named"] == pytest.approx(1 / 3)
+    none = [r.model_copy(update={"correct": {"lmms_eval": None}}) for r in rows]
+    assert letters_row(questions, none, path) == {
+        "n": 0,
+        "excluded": 6,
+        **dict.fromkeys(
+            ("accuracy", "chance", "names_option", "text_accuracy", "right_when_named", "letter_when_named")
+        ),
+    }
 
 
 def test_cli_writes_the_table_in_the_order_given(benchmark, tmp_path):
@@ -128,9 +150,10 @@ def test_cli_writes_the_table_in_the_order_given(benchmark, tmp_path):
     # "A. brown" everywhere: right on the two browns (letter and text); names an option wherever
     # the options are colours (three questions), always under brown's letter
     assert (out / "benchmark_letters.csv").read_text() == (
-        "model,benchmark,n,accuracy,chance,names_option,text_accuracy,right_when_named,letter_when_named\n"
-        "llavaction,egoschema,6,0.5000,0.2000,0.6667,0.3333,0.5000,0.5000\n"
-        "base,egoschema,6,0.3333,0.2000,0.5000,0.3333,0.6667,1.0000\n"
+        "model,benchmark,n,excluded,accuracy,chance,names_option,text_accuracy,right_when_named,"
+        "letter_when_named\n"
+        "llavaction,egoschema,6,0,0.5000,0.2000,0.6667,0.3333,0.5000,0.5000\n"
+        "base,egoschema,6,0,0.3333,0.2000,0.5000,0.3333,0.6667,1.0000\n"
     )
     markdown = (out / "benchmark_letters.md").read_text()
     assert markdown.startswith("### Benchmark answers: the option named and the letter given\n")
@@ -167,10 +190,10 @@ def test_bad_inputs_are_named(benchmark, tmp_path):
         read_predictions(broken)
     assert error.value.line == 2
 
-    unlabelled = tmp_path / "unlabelled.jsonl"
-    write_jsonl(unlabelled, [{"id": "q0", "output": "A", "correct": {"lmms_eval": None}}])
-    with pytest.raises(InputError, match="no lmms_eval score") as error:
-        letters_row(questions, read_predictions(unlabelled), unlabelled)
+    unscored = tmp_path / "unscored.jsonl"
+    write_jsonl(unscored, [{"id": "q0", "output": "A", "correct": {"official": True}}])
+    with pytest.raises(InputError, match="no 'lmms_eval' entry under 'correct'") as error:
+        letters_row(questions, read_predictions(unscored), unscored)
     assert error.value.key == "q0"
 
     empty = tmp_path / "empty.jsonl"

@@ -4,8 +4,10 @@ The five benchmarks are scored by the answer's letter (lmms-eval's parsers). A m
 ``"X. option text"`` can name the right option in its text and still put a wrong letter before it,
 and the letter score cannot tell that from not knowing. This table
 (``results/<dataset>/tables/benchmark_letters.{csv,md}``) reads the text of each answer against
-the question's options, per model and benchmark; ``LEGEND`` says what each column holds. A model
-that answers with a letter alone names no option, and its text columns are empty.
+the question's options, per model and benchmark, over the questions the lmms-eval score counts
+(``n``; ``excluded``: those it leaves out, as MVBench's empty answers); ``LEGEND`` says what each
+column holds. A model that answers with a letter alone names no option: its text shares are 0
+and the shares among naming answers empty.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ LEGEND = {
     "right_when_named": "of the answers that name an option, the share that name the right one",
     "letter_when_named": "of the answers that name an option, the share that open with that option's letter",
 }
-COLUMNS = ("model", "benchmark", "n", *LEGEND)
+COLUMNS = ("model", "benchmark", "n", "excluded", *LEGEND)
+LMMS_EVAL = ParseMode.LMMS_EVAL.value
 
 _LEADING_LETTER = re.compile(r"\s*([A-Z])\.\s+(.*\S)\s*", re.DOTALL)
 
@@ -75,34 +78,45 @@ def read_predictions(path: Path) -> list[BenchPrediction]:
 def letters_row(
     questions: Sequence[Question], predictions: Sequence[BenchPrediction], source: Path
 ) -> dict[str, Any]:
-    """The table's numbers for one predictions file (``source``), over the questions it answers."""
+    """The table's numbers for one predictions file (``source``), over the questions its lmms-eval
+    score counts; the others (MVBench's empty answers, unlabelled questions) are counted apart."""
     by_id = {question.id: question for question in questions}
-    n = len(predictions)
-    accuracy = named = right = agree = 0
-    chance = 0.0
+    scored: list[tuple[bool, ReadAnswer, Question]] = []
     for row in predictions:
         question = by_id.get(row.id)
         if question is None:
             raise InputError(source, "the benchmark has no question with this id", key=row.id)
-        score = row.correct.get(ParseMode.LMMS_EVAL.value)
-        if score is None:
-            raise InputError(source, "no lmms_eval score (a question without a label?)", key=row.id)
-        answer = ReadAnswer.of(row.output)
-        option = answer.named_option(question)
-        accuracy += score
-        chance += 1 / len(question.options)
-        named += option is not None
-        right += option is not None and option == question.answer
-        agree += option is not None and answer.letter is not None and index_of(answer.letter) == option
+        if LMMS_EVAL not in row.correct:
+            raise InputError(source, f"no {LMMS_EVAL!r} entry under 'correct'", key=row.id)
+        score = row.correct[LMMS_EVAL]
+        if score is not None:
+            scored.append((score, ReadAnswer.of(row.output), question))
+    n = len(scored)
+    named = [
+        (answer, question, option)
+        for _, answer, question in scored
+        if (option := answer.named_option(question)) is not None
+    ]
+    right = sum(option == question.answer for _, question, option in named)
+    agree = sum(
+        answer.letter is not None and index_of(answer.letter) == option for answer, _, option in named
+    )
+
     return {
         "n": n,
-        "accuracy": accuracy / n,
-        "chance": chance / n,
-        "names_option": named / n,
-        "text_accuracy": right / n,
-        "right_when_named": right / named if named else None,
-        "letter_when_named": agree / named if named else None,
+        "excluded": len(predictions) - n,
+        "accuracy": share(sum(score for score, _, _ in scored), n),
+        "chance": share(sum(1 / len(question.options) for _, _, question in scored), n),
+        "names_option": share(len(named), n),
+        "text_accuracy": share(right, n),
+        "right_when_named": share(right, len(named)),
+        "letter_when_named": share(agree, len(named)),
     }
+
+
+def share(count: float, of: int) -> float | None:
+    """``count / of``, or ``None`` where there is nothing to count."""
+    return count / of if of else None
 
 
 _PREDICTIONS = re.compile(r"(?P<benchmark>\w+)\.predictions\.jsonl")
