@@ -2,9 +2,9 @@
 run's summaries, the wording analysis of its generated EK100-MQA answers, and the letter analysis
 of its benchmark answers.
 
-Both verbs take the run's evaluation summaries explicitly and the layout that says which must
-be there (models, frame counts, K, benchmarks), so a summary that is missing is an error naming
-it, never a row quietly left out.
+``tables`` and ``figures`` take the run's evaluation summaries explicitly and the layout that says
+which must be there (models, frame counts, K, benchmarks), so a summary that is missing is an
+error naming it, never a row quietly left out.
 """
 
 from __future__ import annotations

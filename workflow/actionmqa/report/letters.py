@@ -101,7 +101,6 @@ def letters_row(
     agree = sum(
         answer.letter is not None and index_of(answer.letter) == option for answer, _, option in named
     )
-
     return {
         "n": n,
         "excluded": len(predictions) - n,
