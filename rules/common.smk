@@ -345,6 +345,12 @@ def get_train_inputs(wildcards):
     raise WorkflowError(f"config key 'models.{wildcards.model}': a {kind} model is not trained")
 
 
+def get_language_seed():
+    """The toy base language model's seed: its own (toy_base.language_seed), else the run's."""
+    seed = config["toy_base"]["language_seed"]
+    return config["seed"] if seed is None else seed
+
+
 def get_train_topology(wildcards):
     """The trained model's nodes x processes (models.<name>: nodes, gpus_per_node, cpu_processes_per_node)."""
     return Topology.of_model(model_spec(wildcards.model))

@@ -76,7 +76,7 @@ rule base_language:
     params:
         annotations=get_annotations_dir,
         base=config["toy_base"],
-        seed=config["seed"],
+        seed=get_language_seed(),
         threads=config["toy_base"]["threads"],
     threads: config["toy_base"]["threads"]
     log:
@@ -90,6 +90,7 @@ rule base_language:
         " --tokenizer {input.tokenizer} --hidden {params.base[hidden]} --layers {params.base[layers]}"
         " --heads {params.base[heads]} --steps {params.base[language_steps]}"
         " --batch-size {params.base[language_batch_size]} --lr {params.base[language_lr]}"
+        " --layout {params.base[language_layout]} --choose-answer {params.base[language_choose_answer]}"
         " --seed {params.seed} --threads {params.threads} --out {output.model} --metrics {output.metrics}"
         " > {log} 2>&1"
 

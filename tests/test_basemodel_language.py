@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,27 @@ def test_a_choose_exchange_is_the_option_list_a_question_and_the_options_text_al
     assert len(sample.options) == len(set(sample.options)) == 5
 
 
+def test_the_lettered_recipe_lists_options_one_per_line_and_answers_with_the_letter() -> None:
+    recipe = replace(RECIPE, layout="lines", choose_answer="lettered")
+    sample, default = (
+        sample_text(WORDINGS, r, rng_for(0, "golden"), kind="choose", novel=False, paraphrase=False)
+        for r in (recipe, RECIPE)
+    )
+    assert sample.options == default.options and sample.answer_index == default.answer_index  # same draw
+    a, b, c, d, e = sample.options
+    right = sample.options[sample.answer_index]
+    assert sample.prompt == (
+        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+        f"<|im_start|>user\nA. {a}\nB. {b}\nC. {c}\nD. {d}\nE. {e}\nWhich option is: {right}?<|im_end|>\n"
+        "<|im_start|>assistant\n"
+    )
+    assert sample.answer == f"{'ABCDE'[sample.answer_index]}. {right}<|im_end|>\n"
+    repeat = sample_text(WORDINGS, recipe, rng_for(1, "golden"), kind="repeat")
+    assert repeat.answer == f"A. {repeat.options[0]}\nB. {repeat.options[1]}\nC. {repeat.options[2]}\n" + (
+        f"D. {repeat.options[3]}\nE. {repeat.options[4]}<|im_end|>\n"
+    )
+
+
 def test_choices_are_scored_as_the_mqa_evaluation_scores_them() -> None:
     options = ("open fridge", "take cup", "wash knife", "cut onion", "open drawer")
     sample = TextSample("choose", "prompt", "C. wash knife", options, answer_index=2)
@@ -85,6 +107,8 @@ def test_choices_are_scored_as_the_mqa_evaluation_scores_them() -> None:
     assert accuracy.questions == 7
     # upstream: the text after the last "X. " (letter irrelevant), or the whole answer without one
     assert accuracy.text == 3 / 7
+    # strict: "B", "B.", "(B)" or "B. text", nothing else (actionmqa.answers.parse_strict_letter)
+    assert accuracy.letter == 4 / 7
 
 
 def test_a_paraphrase_query_is_another_wording_of_the_right_action() -> None:
@@ -167,7 +191,7 @@ def test_batches_depend_only_on_the_seed(parts: dict[str, Path]) -> None:
         assert all(torch.equal(a[key], b[key]) for key in a)
 
 
-def language(parts: dict[str, Path], out: Path) -> Path:
+def language(parts: dict[str, Path], out: Path, *flags: str) -> Path:
     run_base(
         [
             "language",
@@ -181,6 +205,7 @@ def language(parts: dict[str, Path], out: Path) -> Path:
             # the small world has a few wordings per action: 0.1 of them rounds to none
             *("--heldout-fraction", "0.5"),
             *("--threads", "1", "--out", str(out), "--metrics", str(out.with_suffix(".json"))),
+            *flags,
         ]
     )
     return out
@@ -196,7 +221,15 @@ def test_the_stage_writes_a_language_model_and_held_out_metrics(parts: dict[str,
     assert metrics["trained_wordings"] + metrics["heldout_wordings"] == train_count
     assert sorted(metrics["heldout"]) == ["exact", "novel", "paraphrase"]
     for accuracy in metrics["heldout"].values():
-        assert accuracy["questions"] == 200 and 0 <= accuracy["text"] <= 1
+        assert accuracy["questions"] == 200 and 0 <= accuracy["text"] <= 1 and 0 <= accuracy["letter"] <= 1
+    recipe = json.loads((out / "language.json").read_text())["recipe"]
+    assert (recipe["layout"], recipe["choose_answer"]) == ("inline", "text")
+
+
+def test_the_stage_trains_the_lettered_recipe_it_is_told(parts: dict[str, Path]) -> None:
+    out = language(parts, parts["root"] / "lm_lettered", "--layout", "lines", "--choose-answer", "lettered")
+    recipe = json.loads((out / "language.json").read_text())["recipe"]
+    assert (recipe["layout"], recipe["choose_answer"]) == ("lines", "lettered")
 
 
 def test_base_init_takes_the_pretrained_language_model_whole(parts: dict[str, Path]) -> None:

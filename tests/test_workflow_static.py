@@ -6,7 +6,7 @@ import pytest
 
 from actionmqa.config import config_errors, load_schema
 from actionmqa.train.recipe import load_recipe
-from workflow_helpers import REPO, planned_jobs, snakemake
+from workflow_helpers import REPO, merged_config, planned_jobs, snakemake
 
 SCHEMA = load_schema(REPO / "config" / "schemas" / "config.schema.yaml")
 EVALUATION_RULES = ("eval_mqa", "eval_sap", "eval_recognition", "eval_bench", "eval_gather")
@@ -152,12 +152,15 @@ def test_unknown_specialist_in_distractors_is_an_error(tmp_path):
     assert "config key 'mqa.distractors.hard.specialist': 'tim' is not one of" in output
 
 
-def test_both_configs_satisfy_the_schema():
+def test_the_shipped_configs_satisfy_the_schema():
     import yaml
 
     for name in ("config.yaml", "paper.yaml"):
         config = yaml.safe_load((REPO / "config" / name).read_text())
         assert config_errors(config, SCHEMA) == []
+    # a trial is layered over the default
+    trial = merged_config("config/config.yaml", "config/trials/lettered_language.yaml")
+    assert config_errors(trial, SCHEMA) == []
 
 
 def test_config_errors_lists_every_problem_with_its_path():
@@ -241,3 +244,53 @@ def test_the_paper_plan_trains_the_7b_as_one_multi_node_job_with_the_papers_glob
     assert "--recipe config/train/paper_7b.yaml" in train
     recipe = load_recipe(REPO / "config" / "train" / "paper_7b.yaml")
     assert (recipe.global_batch_size, recipe.per_device_train_batch_size) == (256, 1)
+
+
+def base_commands(output: str) -> dict[str, str]:
+    """``{verb: shell command}`` of the ``actionmqa base`` jobs in a dry run's ``-p`` output."""
+    return {
+        line.split(" -m actionmqa base ")[1].split()[0]: line
+        for line in output.splitlines()
+        if " -m actionmqa base " in line
+    }
+
+
+def test_the_lettered_language_trial_changes_the_language_model_and_the_heads_after_it(tmp_path):
+    result = snakemake(
+        tmp_path,
+        "-n",
+        "-p",
+        "results/toy/base/init",
+        configfiles=["config/config.yaml", "config/trials/lettered_language.yaml"],
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    commands = base_commands(result.stdout + result.stderr)
+    language = commands["language"]
+    assert flag_values(language, "--heads") == ["8"] and flag_values(language, "--steps") == ["2000"]
+    assert flag_values(language, "--layout") == ["lines"]
+    assert flag_values(language, "--choose-answer") == ["lettered"]
+    assert flag_values(commands["init"], "--heads") == ["8"]  # base init must load that model
+
+
+def test_the_language_models_seed_is_the_runs_unless_it_has_its_own(tmp_path):
+    default = base_commands(snakemake(tmp_path, "-n", "-p", "results/toy/base/init").stdout)
+    assert flag_values(default["language"], "--seed") == ["0"]
+    assert flag_values(default["language"], "--layout") == ["inline"]
+    assert flag_values(default["language"], "--choose-answer") == ["text"]
+    own = tmp_path / "language_seed.yaml"
+    own.write_text("toy_base: {language_seed: 3}\n")
+    result = snakemake(tmp_path, "-n", "-p", "results/toy/base/init", configfiles=["config/config.yaml", own])
+    commands = base_commands(result.stdout + result.stderr)
+    assert flag_values(commands["language"], "--seed") == ["3"]
+    assert flag_values(commands["vision"], "--seed") == flag_values(commands["init"], "--seed") == ["0"]
+
+
+def test_the_cli_and_the_schema_offer_the_language_recipes_own_choices():
+    from typing import get_args
+
+    from actionmqa.basemodel import cli
+    from actionmqa.basemodel.language import ChooseAnswer, OptionLayout
+
+    toy_base = SCHEMA["properties"]["toy_base"]["properties"]
+    assert cli.LANGUAGE_LAYOUTS == get_args(OptionLayout) == tuple(toy_base["language_layout"]["enum"])
+    assert cli.CHOOSE_ANSWERS == get_args(ChooseAnswer) == tuple(toy_base["language_choose_answer"]["enum"])

@@ -64,6 +64,11 @@ def format_options(texts: Sequence[str]) -> str:
     return ", ".join(mqa_answer(i, text) for i, text in enumerate(texts))
 
 
+def format_option_lines(texts: Sequence[str]) -> str:
+    """``"A. t0"``, ``"B. t1"``, ...: lettered in list order, one per line, as lmms-eval lists options."""
+    return "\n".join(mqa_answer(i, text) for i, text in enumerate(texts))
+
+
 def mqa_answer(index: int, text: str) -> str:
     """The MQA target and option label: ``mqa_answer(2, "open fridge") == "C. open fridge"``."""
     return f"{letter(index)}. {text}"
@@ -83,8 +88,7 @@ def generic_mc_prompt(question: str, options: Sequence[str]) -> str:
     ``question``, one ``"X. option"`` line each, then the letter instruction: the format of the
     general instruction data a base model like LLaVA-Video learns to answer, before any MQA.
     """
-    lines = [question, *(f"{letter(i)}. {text}" for i, text in enumerate(options)), ANSWER_WITH_LETTER]
-    return "\n".join(lines)
+    return f"{question}\n{format_option_lines(options)}\n{ANSWER_WITH_LETTER}"
 
 
 _INLINE_OPTIONS_HEADER = "Here are the options you are selecting:\n"

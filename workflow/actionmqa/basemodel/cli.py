@@ -11,6 +11,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+#: ``LanguageRecipe``'s ``OptionLayout`` and ``ChooseAnswer`` (not imported: that module loads torch).
+LANGUAGE_LAYOUTS = ("inline", "lines")
+CHOOSE_ANSWERS = ("text", "lettered")
+
 
 def register(stages: Any) -> None:
     stage = stages.add_parser("base", help="toy world base model: tokenizer, vision tower, assembly")
@@ -66,6 +70,15 @@ def _add_language(verbs: Any) -> None:
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (warmup, then cosine)")
     parser.add_argument(
         "--heldout-fraction", type=float, default=0.1, help="share of each action's wordings not trained on"
+    )
+    parser.add_argument(
+        "--layout", choices=LANGUAGE_LAYOUTS, default="inline", help="options on one line, or one per line"
+    )
+    parser.add_argument(
+        "--choose-answer",
+        choices=CHOOSE_ANSWERS,
+        default="text",
+        help="answer `choose` with the option's text alone, or as 'C. <option>'",
     )
     parser.add_argument("--seed", type=int, default=0, help="initialisation, batches, held-out wordings")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (OMP_NUM_THREADS)")
@@ -157,6 +170,8 @@ def _language(args: argparse.Namespace) -> None:
                 lr=args.lr,
                 seed=args.seed,
                 heldout_fraction=args.heldout_fraction,
+                layout=args.layout,
+                choose_answer=args.choose_answer,
             ),
             hidden=args.hidden,
             layers=args.layers,

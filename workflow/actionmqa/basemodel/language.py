@@ -20,6 +20,10 @@ this size cannot learn to pick in budget. Without it, the text must be found by 
 an MQA answer must be found by the video; the "X. text" form comes later, with the instruction
 data. At 600 steps the outcome depends on the seed (README, "Where the demo stands").
 
+The recipe keeps the other way as knobs (``layout``, ``choose_answer``): with options one per line,
+``"C. <option>"`` answers and 8 heads, 2000 steps start to teach the letter, but the base built on
+that language model lost most of its EK100-MQA score (README, the benchmarks' letter).
+
 Options can also be novel phrases (random strings of the world's words, asked for verbatim), a
 knob of the recipe. Only the train split is read. A seeded share of its distinct wordings is
 held out of training; the metrics ask for them verbatim (``exact``) and by another wording
@@ -54,13 +58,18 @@ from actionmqa.io import atomic_dir, write_json
 from actionmqa.model.modeling import supervised_lm_loss
 from actionmqa.model.tiny import tiny_text_config
 from actionmqa.model.tokenizer import END_OF_TURN
-from actionmqa.prompts import chat_answer, chat_prompt, format_options
+from actionmqa.prompts import chat_answer, chat_prompt, format_option_lines, format_options, mqa_answer
 from actionmqa.seeding import rng_for
 
 log = logging.getLogger(__name__)
 
 PROVENANCE_FILE = "language.json"
 TaskKind = Literal["repeat", "choose"]
+#: How options are listed: ``"A. x, B. y"`` on one line (EK100-MQA's prompt), or one per line
+#: (the video benchmarks').
+OptionLayout = Literal["inline", "lines"]
+#: How ``choose`` is answered: the option's text alone, or ``"C. <option>"``.
+ChooseAnswer = Literal["text", "lettered"]
 Action = tuple[int, int]
 
 REPEAT_INSTRUCTION = "Repeat the options."
@@ -91,6 +100,8 @@ class LanguageRecipe:
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
     eval_questions: int = 200
+    layout: OptionLayout = "inline"
+    choose_answer: ChooseAnswer = "text"
 
 
 @dataclass(frozen=True)
@@ -202,11 +213,12 @@ def sample_text(
             paraphrase = rng.random() < recipe.paraphrase_fraction
         same_action = sorted({*wordings.by_action.get(action, ()), *source.by_action[action]} - {text})
         query = pick(rng, same_action) if paraphrase and same_action else text
-    listed = format_options(options)
+    listed = format_option_lines(options) if recipe.layout == "lines" else format_options(options)
     if kind == "repeat":
         prompt, answer = f"{listed}\n{REPEAT_INSTRUCTION}", listed
     else:
-        prompt, answer = f"{listed}\n{choose_question(query)}", text
+        chosen = mqa_answer(answer_index, text) if recipe.choose_answer == "lettered" else text
+        prompt, answer = f"{listed}\n{choose_question(query)}", chosen
     return TextSample(kind, chat_prompt(prompt), chat_answer(answer), tuple(options), answer_index)
 
 
@@ -238,11 +250,13 @@ def encode(samples: Sequence[TextSample], tokenizer: PreTrainedTokenizerBase) ->
 @dataclass(frozen=True)
 class ChoiceAccuracy:
     """Answers to ``choose`` questions, read as upstream reads an MQA answer
-    (``actionmqa.answers.score_mqa_output``): ``text`` is the share that is the right option's text.
+    (``actionmqa.answers.score_mqa_output``): ``text`` is the share that is the right option's text,
+    ``letter`` the share whose strict letter is the right option's (an answer in text alone has none).
     """
 
     questions: int
     text: float
+    letter: float
 
 
 def score_choices(samples: Sequence[TextSample], answers: Sequence[str]) -> ChoiceAccuracy:
@@ -251,7 +265,11 @@ def score_choices(samples: Sequence[TextSample], answers: Sequence[str]) -> Choi
         score_mqa_output({"options": sample.options, "answer_index": sample.answer_index}, answer)
         for sample, answer in zip(samples, answers, strict=True)
     ]
-    return ChoiceAccuracy(len(scored), sum(s.correct_upstream for s in scored) / len(scored))
+    return ChoiceAccuracy(
+        len(scored),
+        text=sum(s.correct_upstream for s in scored) / len(scored),
+        letter=sum(s.correct_strict for s in scored) / len(scored),
+    )
 
 
 @torch.no_grad()
