@@ -34,6 +34,12 @@ def test_format_options_one_line() -> None:
     )
 
 
+def test_format_option_lines_one_per_line() -> None:
+    assert prompts.format_option_lines(OPTIONS) == (
+        "A. open fridge\nB. take cup\nC. put down mug\nD. wash knife\nE. close drawer"
+    )
+
+
 def test_mqa_answer() -> None:
     assert prompts.mqa_answer(2, "open fridge") == "C. open fridge"
 

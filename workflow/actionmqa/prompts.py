@@ -20,6 +20,7 @@ __all__ = [
     "chat_answer",
     "chat_prompt",
     "direct_narration_prompt",
+    "format_option_lines",
     "format_options",
     "general_caption_prompt",
     "generic_mc_inline_prompt",
