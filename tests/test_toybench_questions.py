@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from actionmqa.bench.letters import lettered
 from actionmqa.bench.longvideobench import parse_subtitles
 from actionmqa.bench.videomme import parse_srt
 from actionmqa.errors import InputError
@@ -16,7 +17,7 @@ from actionmqa.toybench.questions import Context, Kind, ask
 from actionmqa.toybench.subtitles import Line, clock, lvb_entries, srt_text
 from actionmqa.toybench.wording import CAMERA_WEARER_C, THE_PERSON, action_phrase, noun_name, verb_words
 from actionmqa.toybench.world import Event, SourceVideo, World
-from actionmqa.toybench.writers import hf_feature, lettered
+from actionmqa.toybench.writers import hf_feature
 
 # (verb, noun, start, stop): two videos with pauses of 0.4-3 s between actions.
 SCRIPT_A = [

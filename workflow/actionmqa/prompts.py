@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from actionmqa.bench.letters import ANSWER_WITH_LETTER, letter
+from actionmqa.bench.letters import ANSWER_WITH_LETTER, letter, lettered
 
 __all__ = [
     "PERSPECTIVE_PREFIX",
@@ -62,12 +62,12 @@ def rounded(value: float) -> str:
 
 def format_options(texts: Sequence[str]) -> str:
     """``"A. t0, B. t1, ..."``: lettered in list order, joined with ``", "`` on one line."""
-    return ", ".join(mqa_answer(i, text) for i, text in enumerate(texts))
+    return ", ".join(lettered(texts))
 
 
 def format_option_lines(texts: Sequence[str]) -> str:
     """``"A. t0"``, ``"B. t1"``, ...: lettered in list order, one per line, as lmms-eval lists options."""
-    return "\n".join(mqa_answer(i, text) for i, text in enumerate(texts))
+    return "\n".join(lettered(texts))
 
 
 def mqa_answer(index: int, text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
 
 #: Upper-case option letters, in order.
 LETTERS: str = string.ascii_uppercase
@@ -16,6 +17,12 @@ def letter(index: int) -> str:
     if not 0 <= index < len(LETTERS):
         raise ValueError(f"option index {index} has no letter (A-Z)")
     return LETTERS[index]
+
+
+def lettered(options: Sequence[str]) -> list[str]:
+    """``"A. text"`` labels in list order: how lmms-eval's prompts list options (one per line),
+    EK100-MQA's prompt lists them (on one line) and EgoSchema and Video-MME store them."""
+    return [f"{letter(i)}. {text}" for i, text in enumerate(options)]
 
 
 def index_of(choice: str) -> int:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from actionmqa.bench.letters import index_of, letter, letters_for
+from actionmqa.bench.letters import index_of, letter, lettered, letters_for
 
 
 class ParseMode(str, enum.Enum):
@@ -94,7 +94,7 @@ class Question:
         """``"A. text"`` lines: the source's own strings where it prefixes letters, else built."""
         if self.option_labels is not None:
             return list(self.option_labels)
-        return [f"{letter(i)}. {text}" for i, text in enumerate(self.options)]
+        return lettered(self.options)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from actionmqa.bench.letters import lettered
 from actionmqa.seeding import rng_for
 from actionmqa.toybench import ids
 from actionmqa.toybench.base import Placed, ToyBenchmark
@@ -12,7 +13,7 @@ from actionmqa.toybench.clips import ClipShape
 from actionmqa.toybench.design import ClipGroup, Design, Item
 from actionmqa.toybench.questions import Kind
 from actionmqa.toybench.wording import CAMERA_WEARER_C
-from actionmqa.toybench.writers import STRING, STRINGS, lettered, write_parquet
+from actionmqa.toybench.writers import STRING, STRINGS, write_parquet
 
 #: The HF row: every field a string, options with their letter prefix (spec §4.2).
 COLUMNS = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from actionmqa.bench.letters import letter
+from actionmqa.bench.letters import letter, lettered
 from actionmqa.io import atomic_open
 from actionmqa.seeding import rng_for
 from actionmqa.toybench import ids
@@ -20,7 +20,7 @@ from actionmqa.toybench.design import ClipGroup, Design, Item
 from actionmqa.toybench.questions import Kind
 from actionmqa.toybench.subtitles import narration_lines, srt_text
 from actionmqa.toybench.wording import THE_PERSON
-from actionmqa.toybench.writers import STRING, STRINGS, lettered, write_parquet
+from actionmqa.toybench.writers import STRING, STRINGS, write_parquet
 
 PARQUET = "videomme/test-00000-of-00001.parquet"
 #: The 11 string fields of the HF row (spec §7.2), in order.

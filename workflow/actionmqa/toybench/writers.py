@@ -14,7 +14,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from actionmqa.bench.letters import letter
 from actionmqa.io import atomic_open
 
 STRING, INT, FLOAT = pa.string(), pa.int64(), pa.float64()
@@ -52,8 +51,3 @@ def write_json_records(path: Path, records: Any) -> None:
     with atomic_open(path) as handle:
         json.dump(records, handle, indent=2, ensure_ascii=False)
         handle.write("\n")
-
-
-def lettered(options: Sequence[str]) -> list[str]:
-    """``"A. text"`` labels, as EgoSchema and Video-MME store their options."""
-    return [f"{letter(i)}. {text}" for i, text in enumerate(options)]
