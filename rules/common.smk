@@ -345,6 +345,19 @@ def get_train_inputs(wildcards):
     raise WorkflowError(f"config key 'models.{wildcards.model}': a {kind} model is not trained")
 
 
+def get_base_recipe_flags(stage):
+    """toy_base's ``<stage>_*`` keys as ``base <stage>``'s flags (``vision_batch_size: 32`` is
+    ``--batch-size 32``): a recipe knob added to the schema reaches its stage without a rule edit
+    (tests/test_workflow_static.py ties the keys to the recipes). The language model's seed is
+    get_language_seed's."""
+    prefix = f"{stage}_"
+    return " ".join(
+        f"--{key.removeprefix(prefix).replace('_', '-')} {shlex.quote(str(value))}"
+        for key, value in sorted(config["toy_base"].items())
+        if key.startswith(prefix) and key != "language_seed"
+    )
+
+
 def get_language_seed():
     """The toy base language model's seed: its own (toy_base.language_seed), else the run's."""
     seed = config["toy_base"]["language_seed"]

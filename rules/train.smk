@@ -44,6 +44,7 @@ rule base_vision:
         layout=config["videos"]["layout"],
         frames=config["specialist"]["frames"],
         base=config["toy_base"],
+        recipe=get_base_recipe_flags("vision"),
         seed=config["seed"],
         # the compute threads, fixed (get_train_threads says why); {threads} is the grant
         threads=config["toy_base"]["threads"],
@@ -58,9 +59,7 @@ rule base_vision:
         "OMP_NUM_THREADS={params.threads} python -m actionmqa base vision --annotations-dir {params.annotations}"
         " --video-root {params.root} --layout {params.layout} --frames {params.frames}"
         " --image-size {params.base[image_size]} --patch-size {params.base[patch_size]}"
-        " --hidden {params.base[vision_hidden]} --layers {params.base[vision_layers]}"
-        " --steps {params.base[vision_steps]} --batch-size {params.base[vision_batch_size]}"
-        " --lr {params.base[vision_lr]} --seed {params.seed} --threads {params.threads}"
+        " {params.recipe} --seed {params.seed} --threads {params.threads}"
         " --out {output.tower} --metrics {output.metrics} > {log} 2>&1"
 
 
@@ -76,6 +75,7 @@ rule base_language:
     params:
         annotations=get_annotations_dir,
         base=config["toy_base"],
+        recipe=get_base_recipe_flags("language"),
         seed=get_language_seed(),
         threads=config["toy_base"]["threads"],
     threads: config["toy_base"]["threads"]
@@ -88,11 +88,8 @@ rule base_language:
     shell:
         "OMP_NUM_THREADS={params.threads} python -m actionmqa base language --annotations-dir {params.annotations}"
         " --tokenizer {input.tokenizer} --hidden {params.base[hidden]} --layers {params.base[layers]}"
-        " --heads {params.base[heads]} --steps {params.base[language_steps]}"
-        " --batch-size {params.base[language_batch_size]} --lr {params.base[language_lr]}"
-        " --layout {params.base[language_layout]} --choose-answer {params.base[language_choose_answer]}"
-        " --seed {params.seed} --threads {params.threads} --out {output.model} --metrics {output.metrics}"
-        " > {log} 2>&1"
+        " --heads {params.base[heads]} {params.recipe} --seed {params.seed} --threads {params.threads}"
+        " --out {output.model} --metrics {output.metrics} > {log} 2>&1"
 
 
 rule base_init:

@@ -13,7 +13,6 @@ from transformers import AutoTokenizer, Qwen2ForCausalLM
 
 from actionmqa.basemodel.language import (
     REPEAT_INSTRUCTION,
-    LanguageRecipe,
     TextSample,
     Wordings,
     answer_loss,
@@ -26,6 +25,7 @@ from actionmqa.basemodel.language import (
     score_choices,
     train_wordings,
 )
+from actionmqa.basemodel.recipes import LanguageRecipe
 from actionmqa.errors import InputError
 from actionmqa.model.modeling import LlavaActionForConditionalGeneration
 from actionmqa.seeding import rng_for

@@ -17,7 +17,8 @@ import torch
 from transformers import SiglipVisionModel
 
 from actionmqa.basemodel.clips import ClipSet, heldout_mask, pixel_values
-from actionmqa.basemodel.pretrain import VisionRecipe, pretrain
+from actionmqa.basemodel.pretrain import pretrain
+from actionmqa.basemodel.recipes import VisionRecipe
 from actionmqa.basemodel.tower import ClipHead, tower_config
 from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.io import sha256_file

@@ -285,12 +285,53 @@ def test_the_language_models_seed_is_the_runs_unless_it_has_its_own(tmp_path):
     assert flag_values(commands["vision"], "--seed") == flag_values(commands["init"], "--seed") == ["0"]
 
 
-def test_the_cli_and_the_schema_offer_the_language_recipes_own_choices():
-    from typing import get_args
+def test_the_schemas_base_knobs_default_to_the_recipes_and_offer_their_choices():
+    """``toy_base``'s ``vision_*`` and ``language_*`` keys that are recipe fields under the stage's
+    prefix: the schema's default is the field's, and an enum is the field's ``Literal``."""
+    from dataclasses import fields
+    from typing import get_args, get_type_hints
 
-    from actionmqa.basemodel import cli
-    from actionmqa.basemodel.language import ChooseAnswer, OptionLayout
+    from actionmqa.basemodel.recipes import LanguageRecipe, VisionRecipe
 
     toy_base = SCHEMA["properties"]["toy_base"]["properties"]
-    assert cli.LANGUAGE_LAYOUTS == get_args(OptionLayout) == tuple(toy_base["language_layout"]["enum"])
-    assert cli.CHOOSE_ANSWERS == get_args(ChooseAnswer) == tuple(toy_base["language_choose_answer"]["enum"])
+    tied = []
+    for prefix, recipe in (("vision_", VisionRecipe), ("language_", LanguageRecipe)):
+        hints = get_type_hints(recipe)
+        for spec in fields(recipe):
+            key = prefix + spec.name
+            if key not in toy_base or spec.name == "seed":  # the seed: null means the run's
+                continue
+            tied.append(key)
+            assert toy_base[key]["default"] == spec.default, key
+            if "enum" in toy_base[key]:
+                assert tuple(toy_base[key]["enum"]) == get_args(hints[spec.name]), key
+    assert len(tied) == 8, tied  # vision steps, batch size, lr; language the same, layout, choose answer
+
+
+def test_the_base_rules_pass_their_recipes_through_the_stages_own_parser(tmp_path):
+    """The dry run's ``base vision`` and ``base language`` commands, read by ``actionmqa``'s parser,
+    give the recipes' defaults (the default config sets none), and a knob set in a config file
+    reaches its recipe."""
+    import shlex
+
+    from actionmqa.basemodel.recipes import LanguageRecipe, VisionRecipe
+    from actionmqa.cli import build_parser
+    from actionmqa.flags import from_arguments
+
+    def recipes(configfiles):
+        result = snakemake(tmp_path, "-n", "-p", "results/toy/base/init", configfiles=configfiles)
+        assert result.returncode == 0, result.stderr[-3000:]
+        commands = base_commands(result.stdout + result.stderr)
+        parsed = {}
+        for verb, recipe in (("vision", VisionRecipe), ("language", LanguageRecipe)):
+            words = shlex.split(commands[verb].split(" -m actionmqa ")[1].split(" > ")[0])
+            parsed[verb] = from_arguments(recipe, build_parser().parse_args(words))
+        return parsed
+
+    assert recipes(["config/config.yaml"]) == {"vision": VisionRecipe(), "language": LanguageRecipe()}
+    own = tmp_path / "knobs.yaml"
+    own.write_text("toy_base: {vision_lr: 0.001, language_batch_size: 8, language_layout: lines}\n")
+    assert recipes(["config/config.yaml", own]) == {
+        "vision": VisionRecipe(lr=0.001),
+        "language": LanguageRecipe(batch_size=8, layout="lines"),
+    }

@@ -28,11 +28,12 @@ import logging
 import os
 import sys
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from actionmqa.errors import InputError
+from actionmqa.flags import add_field_arguments, from_arguments
 
 if TYPE_CHECKING:
     import requests
@@ -56,7 +57,7 @@ class DownloadError(InputError):
 class RetryPolicy:
     """How hard to try: per request (urllib3's ``Retry``) and per file (resuming a cut body).
 
-    Each field is also a command-line flag of the verbs that download (``add_policy_arguments``).
+    Each field is also a command-line flag of the verbs that download (``actionmqa.flags``).
     """
 
     retries: int = field(
@@ -378,21 +379,6 @@ def fetch_file(
 # ---------------------------------------------------------------- command line
 
 
-def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
-    """A flag per ``RetryPolicy`` field (``--retries``, ``--timeout-s``, ...), defaulting to its default."""
-    for spec in fields(RetryPolicy):
-        parser.add_argument(
-            f"--{spec.name.replace('_', '-')}",
-            type=type(spec.default),
-            default=spec.default,
-            help=spec.metadata["help"],
-        )
-
-
-def policy_from_args(args: argparse.Namespace) -> RetryPolicy:
-    return RetryPolicy(**{spec.name: getattr(args, spec.name) for spec in fields(RetryPolicy)})
-
-
 def add_fetch_file_verb(verbs: Any) -> None:
     """``fetch-file``: one file to one path, as a rule downloads a checkpoint or an archive."""
     verb = verbs.add_parser(
@@ -405,12 +391,13 @@ def add_fetch_file_verb(verbs: Any) -> None:
     digest = verb.add_mutually_exclusive_group()
     digest.add_argument("--sha256", help="expected sha256 (hex)")
     digest.add_argument("--md5", help="expected md5 (hex), where the publisher gives only that")
-    add_policy_arguments(verb)
+    add_field_arguments(verb, RetryPolicy)
     verb.set_defaults(func=_fetch_file)
 
 
 def _fetch_file(args: argparse.Namespace) -> None:
-    result = fetch_file(args.url, args.out, sha256=args.sha256, md5=args.md5, policy=policy_from_args(args))
+    policy = from_arguments(RetryPolicy, args)
+    result = fetch_file(args.url, args.out, sha256=args.sha256, md5=args.md5, policy=policy)
     if not result.verified:
         log.warning(
             "%s was not verified: its sha256 is %s (pin it with --sha256)", result.path, result.sha256

@@ -11,9 +11,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-#: ``LanguageRecipe``'s ``OptionLayout`` and ``ChooseAnswer`` (not imported: that module loads torch).
-LANGUAGE_LAYOUTS = ("inline", "lines")
-CHOOSE_ANSWERS = ("text", "lettered")
+from actionmqa.basemodel.recipes import LanguageRecipe, VisionRecipe
+from actionmqa.flags import add_field_arguments, from_arguments
 
 
 def register(stages: Any) -> None:
@@ -46,14 +45,7 @@ def _add_vision(verbs: Any) -> None:
     parser.add_argument("--patch-size", type=int, default=16, help="SigLIP patch side in pixels")
     parser.add_argument("--hidden", type=int, default=128, help="tower width (a multiple of 32)")
     parser.add_argument("--layers", type=int, default=4, help="tower depth")
-    parser.add_argument("--steps", type=int, default=300, help="optimizer steps")
-    parser.add_argument("--batch-size", type=int, default=32, help="clips per step")
-    parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (warmup, then cosine)")
-    parser.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay")
-    parser.add_argument(
-        "--head", choices=("ordered", "pooled"), default="ordered", help="pooled: the order-blind ablation"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="initialisation, batches, held-out part")
+    add_field_arguments(parser, VisionRecipe)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (OMP_NUM_THREADS)")
     parser.add_argument("--out", type=Path, required=True, help="tower folder (replaced whole)")
     parser.add_argument("--metrics", type=Path, required=True, help="train and held-out accuracies (JSON)")
@@ -65,22 +57,7 @@ def _add_language(verbs: Any) -> None:
     parser.add_argument("--annotations-dir", type=Path, required=True, help="EK100-format annotations")
     parser.add_argument("--tokenizer", type=Path, required=True, help="folder written by `base tokenizer`")
     _add_language_shape(parser)
-    parser.add_argument("--steps", type=int, default=600, help="optimizer steps")
-    parser.add_argument("--batch-size", type=int, default=64, help="exchanges per step")
-    parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (warmup, then cosine)")
-    parser.add_argument(
-        "--heldout-fraction", type=float, default=0.1, help="share of each action's wordings not trained on"
-    )
-    parser.add_argument(
-        "--layout", choices=LANGUAGE_LAYOUTS, default="inline", help="options on one line, or one per line"
-    )
-    parser.add_argument(
-        "--choose-answer",
-        choices=CHOOSE_ANSWERS,
-        default="text",
-        help="answer `choose` with the option's text alone, or as 'C. <option>'",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="initialisation, batches, held-out wordings")
+    add_field_arguments(parser, LanguageRecipe)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (OMP_NUM_THREADS)")
     parser.add_argument("--out", type=Path, required=True, help="language model folder (replaced whole)")
     parser.add_argument("--metrics", type=Path, required=True, help="held-out choosing accuracies (JSON)")
@@ -122,26 +99,17 @@ def _tokenizer(args: argparse.Namespace) -> None:
 
 
 def _vision(args: argparse.Namespace) -> None:
-    from actionmqa.basemodel.pretrain import VisionRecipe
     from actionmqa.basemodel.vision import VisionJob, build_vision
     from actionmqa.determinism import compute_deterministically
 
     compute_deterministically(args.seed, args.threads)
-    recipe = VisionRecipe(
-        steps=args.steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        weight_decay=args.weight_decay,
-        head=args.head,
-    )
     build_vision(
         VisionJob(
             annotations_dir=args.annotations_dir,
             video_root=args.video_root,
             out=args.out,
             metrics=args.metrics,
-            recipe=recipe,
+            recipe=from_arguments(VisionRecipe, args),
             frames=args.frames,
             image_size=args.image_size,
             patch_size=args.patch_size,
@@ -154,7 +122,7 @@ def _vision(args: argparse.Namespace) -> None:
 
 
 def _language(args: argparse.Namespace) -> None:
-    from actionmqa.basemodel.language import LanguageJob, LanguageRecipe, build_language
+    from actionmqa.basemodel.language import LanguageJob, build_language
     from actionmqa.determinism import compute_deterministically
 
     compute_deterministically(args.seed, args.threads)
@@ -164,15 +132,7 @@ def _language(args: argparse.Namespace) -> None:
             tokenizer_dir=args.tokenizer,
             out=args.out,
             metrics=args.metrics,
-            recipe=LanguageRecipe(
-                steps=args.steps,
-                batch_size=args.batch_size,
-                lr=args.lr,
-                seed=args.seed,
-                heldout_fraction=args.heldout_fraction,
-                layout=args.layout,
-                choose_answer=args.choose_answer,
-            ),
+            recipe=from_arguments(LanguageRecipe, args),
             hidden=args.hidden,
             layers=args.layers,
             heads=args.heads,

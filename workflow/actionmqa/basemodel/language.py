@@ -53,6 +53,7 @@ from transformers import (
 
 from actionmqa.answers import score_mqa_output
 from actionmqa.basemodel.device import training_device
+from actionmqa.basemodel.recipes import LanguageRecipe
 from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.io import atomic_dir, write_json
 from actionmqa.model.modeling import supervised_lm_loss
@@ -65,11 +66,6 @@ log = logging.getLogger(__name__)
 
 PROVENANCE_FILE = "language.json"
 TaskKind = Literal["repeat", "choose"]
-#: How options are listed: ``"A. x, B. y"`` on one line (EK100-MQA's prompt), or one per line
-#: (the video benchmarks').
-OptionLayout = Literal["inline", "lines"]
-#: How ``choose`` is answered: the option's text alone, or ``"C. <option>"``.
-ChooseAnswer = Literal["text", "lettered"]
 Action = tuple[int, int]
 
 REPEAT_INSTRUCTION = "Repeat the options."
@@ -77,31 +73,6 @@ REPEAT_INSTRUCTION = "Repeat the options."
 
 def choose_question(query: str) -> str:
     return f"Which option is: {query}?"
-
-
-@dataclass(frozen=True)
-class LanguageRecipe:
-    """The knobs of one pretraining run; fractions are per sample."""
-
-    steps: int
-    batch_size: int
-    lr: float
-    seed: int = 0
-    options: int = 5
-    repeat_fraction: float = 0.5
-    # Novel-phrase options teach verbatim copying of unseen strings (held-out novel phrases: 0.94
-    # at 600 steps, 0.00 without), but the LM then copies the query and misses paraphrases; after
-    # fine-tuning, generated MQA was hard 0.25 / random 0.24 with them at 0.5, against 0.24-0.30 /
-    # 0.41-0.48 in two runs without: off by default.
-    novel_fraction: float = 0.0
-    paraphrase_fraction: float = 0.5
-    heldout_fraction: float = 0.1
-    warmup_ratio: float = 0.03
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    eval_questions: int = 200
-    layout: OptionLayout = "inline"
-    choose_answer: ChooseAnswer = "text"
 
 
 @dataclass(frozen=True)

@@ -18,25 +18,11 @@ from transformers import SiglipVisionConfig, SiglipVisionModel, get_cosine_sched
 
 from actionmqa.basemodel.clips import ClipSet, pixel_values
 from actionmqa.basemodel.device import training_device
-from actionmqa.basemodel.tower import ClipHead, HeadKind, frame_features
+from actionmqa.basemodel.recipes import VisionRecipe
+from actionmqa.basemodel.tower import ClipHead, frame_features
 from actionmqa.model.processing import FrameProcessor
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class VisionRecipe:
-    """The knobs of one pretraining run; ``head="pooled"`` is the order-blind ablation."""
-
-    steps: int
-    batch_size: int
-    lr: float
-    seed: int = 0
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    max_grad_norm: float = 1.0
-    head: HeadKind = "ordered"
-    eval_batch_size: int = 64
 
 
 @dataclass(frozen=True)

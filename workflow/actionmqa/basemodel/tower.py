@@ -10,18 +10,16 @@ door) lets an ordered head tell them apart. A time-pooled head, kept as the abla
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from torch import nn
 from transformers import SiglipVisionConfig, SiglipVisionModel
+
+from actionmqa.basemodel.recipes import HeadKind
 
 #: ``tiny_config``'s ``vision_feature_layer``: the layer the LLaVA model projects.
 FEATURE_LAYER = -1
 #: Width of one attention head; the tower's heads are ``hidden // HEAD_DIM``.
 HEAD_DIM = 32
-
-HeadKind = Literal["ordered", "pooled"]
 
 
 def tower_config(image_size: int, patch_size: int, hidden: int, layers: int) -> SiglipVisionConfig:

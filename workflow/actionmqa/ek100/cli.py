@@ -8,9 +8,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from actionmqa.download import add_fetch_file_verb, add_policy_arguments, policy_from_args
+from actionmqa.download import RetryPolicy, add_fetch_file_verb
 from actionmqa.ek100.fetch import DEFAULT_BASE_URL, DEFAULT_FILES
 from actionmqa.errors import InputError
+from actionmqa.flags import add_field_arguments, from_arguments
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def register(stages: Any) -> None:
     fetch.add_argument(
         "--require-sha256", action="store_true", help="refuse a file without a pinned sha256 (frozen runs)"
     )
-    add_policy_arguments(fetch)
+    add_field_arguments(fetch, RetryPolicy)
     fetch.set_defaults(func=_fetch)
 
     add_fetch_file_verb(verbs)
@@ -88,7 +89,7 @@ def register(stages: Any) -> None:
                 default=TABLES_URL,
                 help="data/ of epic-kitchens-download-scripts (splits, md5)",
             )
-            add_policy_arguments(videos)
+            add_field_arguments(videos, RetryPolicy)
         videos.set_defaults(func=_videos, download=verb == "fetch-videos")
 
 
@@ -129,7 +130,7 @@ def _fetch(args: argparse.Namespace) -> None:
         args.files,
         args.out,
         pins,
-        policy=policy_from_args(args),
+        policy=from_arguments(RetryPolicy, args),
         require_sha256=args.require_sha256,
     )
 
@@ -148,7 +149,7 @@ def _videos(args: argparse.Namespace) -> None:
             epic_55_url=args.epic_55_url,
             epic_100_url=args.epic_100_url,
             tables_url=args.tables_url,
-            policy=policy_from_args(args),
+            policy=from_arguments(RetryPolicy, args),
         )
     report |= check_videos(args.video_root, needed)
     write_json(args.out, report)

@@ -175,7 +175,8 @@ def _summarize(args: argparse.Namespace) -> None:
 
 
 def _register_released(verbs: argparse._SubParsersAction) -> None:
-    from actionmqa.download import add_policy_arguments
+    from actionmqa.download import RetryPolicy
+    from actionmqa.flags import add_field_arguments
     from actionmqa.specialist.released.settings import PRECISIONS
     from actionmqa.specialist.released.zoo import RELEASES
 
@@ -186,7 +187,7 @@ def _register_released(verbs: argparse._SubParsersAction) -> None:
     fetch.add_argument("--out", type=Path, required=True)
     fetch.add_argument("--sha256", help="its pinned sha256 (specialist.checkpoint_sha256 in the config)")
     fetch.add_argument("--url", help="a mirror of the publisher's URL")
-    add_policy_arguments(fetch)
+    add_field_arguments(fetch, RetryPolicy)
     fetch.set_defaults(func=_fetch)
 
     convert = verbs.add_parser("convert", help="a released AVION/LaViLa checkpoint into checked safetensors")
@@ -254,12 +255,17 @@ def _register_released(verbs: argparse._SubParsersAction) -> None:
 
 
 def _fetch(args: argparse.Namespace) -> None:
-    from actionmqa.download import policy_from_args
+    from actionmqa.download import RetryPolicy
+    from actionmqa.flags import from_arguments
     from actionmqa.specialist.released.fetch import fetch_release
     from actionmqa.specialist.released.zoo import release
 
     fetch_release(
-        release(args.checkpoint), args.out, sha256=args.sha256, url=args.url, policy=policy_from_args(args)
+        release(args.checkpoint),
+        args.out,
+        sha256=args.sha256,
+        url=args.url,
+        policy=from_arguments(RetryPolicy, args),
     )
 
 

@@ -1,0 +1,87 @@
+"""Command-line flags derived from a dataclass's fields (``actionmqa.flags``)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+from actionmqa.flags import add_field_arguments, from_arguments
+
+
+@dataclass(frozen=True)
+class Knobs:
+    steps: int = field(metadata={"help": "optimizer steps"})
+    lr: float = field(default=0.5, metadata={"help": "peak learning rate"})
+    layout: Literal["inline", "lines"] = field(default="inline", metadata={"help": "how options are listed"})
+    seed: int = field(default=0, metadata={"help": "seed"})
+    warmup_ratio: float = 0.1
+    out: Path = Path("unused")
+
+
+def parser_for(cls: type) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="knobs")
+    add_field_arguments(parser, cls)
+    return parser
+
+
+def test_each_field_with_help_is_a_typed_flag_and_the_rest_are_not():
+    args = parser_for(Knobs).parse_args(["--steps", "7", "--lr", "1e-3", "--layout", "lines"])
+    assert vars(args) == {"steps": 7, "lr": 0.001, "layout": "lines", "seed": 0}
+    assert type(args.steps) is int and type(args.lr) is float
+
+
+def test_the_dataclass_is_built_back_with_the_fields_the_command_sets_itself():
+    args = parser_for(Knobs).parse_args(["--steps", "3"])
+    assert from_arguments(Knobs, args, warmup_ratio=0.25) == Knobs(
+        steps=3, lr=0.5, layout="inline", seed=0, warmup_ratio=0.25
+    )
+
+
+def test_a_literal_is_a_choice_and_a_field_without_default_is_required(capsys):
+    parser = parser_for(Knobs)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--steps", "3", "--layout", "columns"])
+    assert "argument --layout: invalid choice: 'columns'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args([])
+    assert "the following arguments are required: --steps" in capsys.readouterr().err
+
+
+def test_a_flag_of_a_type_the_command_line_cannot_parse_is_refused_by_name():
+    @dataclass
+    class Paths:
+        root: Path = field(default=Path("."), metadata={"help": "a folder"})
+
+    with pytest.raises(TypeError, match=r"^Paths\.root: a flag takes int, float, str or a Literal"):
+        parser_for(Paths)
+
+
+def test_the_base_stages_offer_their_recipes_knobs_with_the_recipes_defaults():
+    """What the rules pass, by hand: ``--steps``, ``--batch-size``, ``--lr``, ``--seed`` and the
+    language model's ``--layout`` / ``--choose-answer``, each defaulting as before the flags were derived."""
+    from actionmqa.basemodel.recipes import LanguageRecipe, VisionRecipe
+
+    language = parser_for(LanguageRecipe).parse_args([])
+    assert vars(language) == {
+        "steps": 600,
+        "batch_size": 64,
+        "lr": 0.003,
+        "seed": 0,
+        "heldout_fraction": 0.1,
+        "layout": "inline",
+        "choose_answer": "text",
+    }
+    vision = parser_for(VisionRecipe).parse_args(["--head", "pooled"])
+    assert vars(vision) == {
+        "steps": 300,
+        "batch_size": 32,
+        "lr": 0.003,
+        "seed": 0,
+        "weight_decay": 0.01,
+        "head": "pooled",
+    }
+    assert from_arguments(VisionRecipe, vision).warmup_ratio == 0.1
