@@ -232,6 +232,19 @@ def test_the_stage_trains_the_lettered_recipe_it_is_told(parts: dict[str, Path])
     assert (recipe["layout"], recipe["choose_answer"]) == ("lines", "lettered")
 
 
+def test_the_stage_draws_the_fresh_weights_at_the_recipes_scale(parts: dict[str, Path]) -> None:
+    """Qwen2 draws its linear and embedding weights from N(0, initializer_range): measured after
+    steps at a learning rate that moves nothing."""
+    stds = {}
+    for scale in ("0.02", "0.2"):
+        out = language(
+            parts, parts["root"] / f"lm_init_{scale}", "--initializer-range", scale, "--lr", "1e-12"
+        )
+        assert Qwen2ForCausalLM.from_pretrained(out).config.initializer_range == float(scale)
+        stds[scale] = load_file(out / "model.safetensors")["model.layers.0.mlp.up_proj.weight"].std().item()
+    assert stds["0.02"] == pytest.approx(0.02, rel=0.05) and stds["0.2"] == pytest.approx(0.2, rel=0.05)
+
+
 def test_base_init_takes_the_pretrained_language_model_whole(parts: dict[str, Path]) -> None:
     lm = language(parts, parts["root"] / "lm_for_init")
     base = init_base(parts, parts["root"] / "base", "--language", str(lm))

@@ -62,7 +62,8 @@ def test_a_flag_of_a_type_the_command_line_cannot_parse_is_refused_by_name():
 
 def test_the_base_stages_offer_their_recipes_knobs_with_the_recipes_defaults():
     """What the rules pass, by hand: ``--steps``, ``--batch-size``, ``--lr``, ``--seed`` and the
-    language model's ``--layout`` / ``--choose-answer``, each defaulting as before the flags were derived."""
+    language model's ``--layout`` / ``--choose-answer``, each defaulting as before the flags were
+    derived, and ``--initializer-range`` at Qwen2's own default."""
     from actionmqa.basemodel.recipes import LanguageRecipe, VisionRecipe
 
     language = parser_for(LanguageRecipe).parse_args([])
@@ -72,6 +73,7 @@ def test_the_base_stages_offer_their_recipes_knobs_with_the_recipes_defaults():
         "lr": 0.003,
         "seed": 0,
         "heldout_fraction": 0.1,
+        "initializer_range": 0.02,
         "layout": "inline",
         "choose_answer": "text",
     }

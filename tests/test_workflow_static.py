@@ -159,8 +159,10 @@ def test_the_shipped_configs_satisfy_the_schema():
         config = yaml.safe_load((REPO / "config" / name).read_text())
         assert config_errors(config, SCHEMA) == []
     # a trial is layered over the default
-    trial = merged_config("config/config.yaml", "config/trials/lettered_language.yaml")
-    assert config_errors(trial, SCHEMA) == []
+    trials = sorted((REPO / "config" / "trials").glob("*.yaml"))
+    assert [trial.name for trial in trials] == ["fan_in_language.yaml", "lettered_language.yaml"]
+    for trial in trials:
+        assert config_errors(merged_config("config/config.yaml", trial), SCHEMA) == []
 
 
 def test_config_errors_lists_every_problem_with_its_path():
@@ -305,7 +307,8 @@ def test_the_schemas_base_knobs_default_to_the_recipes_and_offer_their_choices()
             assert toy_base[key]["default"] == spec.default, key
             if "enum" in toy_base[key]:
                 assert tuple(toy_base[key]["enum"]) == get_args(hints[spec.name]), key
-    assert len(tied) == 8, tied  # vision steps, batch size, lr; language the same, layout, choose answer
+    # vision steps, batch size, lr; language the same, initializer range, layout, choose answer
+    assert len(tied) == 9, tied
 
 
 def test_the_base_rules_pass_their_recipes_through_the_stages_own_parser(tmp_path):
@@ -329,6 +332,10 @@ def test_the_base_rules_pass_their_recipes_through_the_stages_own_parser(tmp_pat
         return parsed
 
     assert recipes(["config/config.yaml"]) == {"vision": VisionRecipe(), "language": LanguageRecipe()}
+    own = tmp_path / "knobs.yaml"
+    assert recipes(["config/config.yaml", "config/trials/fan_in_language.yaml"])["language"] == (
+        LanguageRecipe(initializer_range=128**-0.5)
+    )
     own = tmp_path / "knobs.yaml"
     own.write_text("toy_base: {vision_lr: 0.001, language_batch_size: 8, language_layout: lines}\n")
     assert recipes(["config/config.yaml", own]) == {

@@ -60,6 +60,9 @@ class LanguageRecipe:
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
     eval_questions: int = 200
+    initializer_range: float = knob(
+        0.02, "std of the fresh weights (Qwen2's 0.02; width ** -0.5 is the fan-in scale, 0.088 at 128)"
+    )
     layout: OptionLayout = knob("inline", "options on one line, or one per line")
     choose_answer: ChooseAnswer = knob(
         "text", "answer `choose` with the option's text alone, or as 'C. <option>'"
