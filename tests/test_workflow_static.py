@@ -332,7 +332,6 @@ def test_the_base_rules_pass_their_recipes_through_the_stages_own_parser(tmp_pat
         return parsed
 
     assert recipes(["config/config.yaml"]) == {"vision": VisionRecipe(), "language": LanguageRecipe()}
-    own = tmp_path / "knobs.yaml"
     assert recipes(["config/config.yaml", "config/trials/fan_in_language.yaml"])["language"] == (
         LanguageRecipe(initializer_range=128**-0.5)
     )
