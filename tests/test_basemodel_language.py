@@ -175,7 +175,7 @@ def parts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_answer_loss_equals_the_models_own_loss(parts: dict[str, Path]) -> None:
     tokenizer = AutoTokenizer.from_pretrained(parts["tokenizer"])
     torch.manual_seed(0)
-    model = Qwen2ForCausalLM(language_config(tokenizer, 32, 1, 2))
+    model = Qwen2ForCausalLM(language_config(tokenizer, 32, 1, 2, LanguageRecipe().initializer_range))
     batch = encode([sample_text(WORDINGS, RECIPE, rng_for(s, "loss")) for s in range(4)], tokenizer)
     assert answer_loss(model, batch).item() == pytest.approx(model(**batch).loss.item(), rel=1e-5)
 

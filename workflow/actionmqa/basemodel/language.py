@@ -198,9 +198,10 @@ def sample_text(
 
 
 def language_config(
-    tokenizer: PreTrainedTokenizerBase, hidden: int, layers: int, heads: int, initializer_range: float = 0.02
+    tokenizer: PreTrainedTokenizerBase, hidden: int, layers: int, heads: int, initializer_range: float
 ) -> Qwen2Config:
-    """The LM half of ``tiny_config``: same widths, so ``base init`` can load it into the LLaVA model."""
+    """The LM half of ``tiny_config``: same widths, so ``base init`` can load it into the LLaVA model;
+    the scale of its fresh weights is the recipe's (``LanguageRecipe.initializer_range``)."""
     config = tiny_text_config(len(tokenizer), hidden, layers, heads, tokenizer.pad_token_id)
     config.initializer_range = initializer_range
     return config
