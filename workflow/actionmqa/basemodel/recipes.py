@@ -7,8 +7,10 @@ Kept free of torch so the command line can read them without loading it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
+
+from actionmqa.flags import knob
 
 #: The tower's probe head: over the frames in order, or pooled (the order-blind ablation).
 HeadKind = Literal["ordered", "pooled"]
@@ -17,11 +19,6 @@ HeadKind = Literal["ordered", "pooled"]
 OptionLayout = Literal["inline", "lines"]
 #: How ``choose`` is answered: the option's text alone, or ``"C. <option>"``.
 ChooseAnswer = Literal["text", "lettered"]
-
-
-def knob(default: Any, help: str) -> Any:  # noqa: A002 (argparse's word)
-    """A recipe field that is also a command-line flag."""
-    return field(default=default, metadata={"help": help})
 
 
 @dataclass(frozen=True)
