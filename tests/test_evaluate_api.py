@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from actionmqa.cli import main
-from actionmqa.evaluate.api import APIJob, run_api
-from actionmqa.evaluate.clips import ClipSource
+from actionmqa.evaluate.api import run_api
+from actionmqa.evaluate.jobs import APIJob, ClipSource
 from actionmqa.io import read_jsonl
 from actionmqa.prompts import mqa_prompt
 from actionmqa.video.synthetic import write_pattern_tree

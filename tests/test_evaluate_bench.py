@@ -11,8 +11,9 @@ import pytest
 from actionmqa.bench import ParseMode
 from actionmqa.bench.mvbench import MVBench
 from actionmqa.cli import main
-from actionmqa.evaluate.bench import MAX_NEW_TOKENS, BenchJob, run_bench, score_modes
+from actionmqa.evaluate.bench import MAX_NEW_TOKENS, run_bench, score_modes
 from actionmqa.evaluate.bench_frames import frame_ids, sample_question_video
+from actionmqa.evaluate.jobs import BenchJob
 from actionmqa.io import read_jsonl
 from actionmqa.video.synthetic import read_pattern_index
 from mvbench_tiny_world import ORACLE, oracle, write_mvbench

@@ -12,10 +12,11 @@ from torch import nn
 
 from actionmqa.cli import main
 from actionmqa.evaluate.generation import GreedyGenerator
+from actionmqa.evaluate.jobs import ClipSource, MQAJob
 from actionmqa.evaluate.likelihood import LikelihoodScorer, answer_span, summed_logprobs
 from actionmqa.evaluate.loading import load_model
 from actionmqa.evaluate.mqa import answer_question, option_answers, question, summarise
-from actionmqa.evaluate.run import MQAJob, run_mqa
+from actionmqa.evaluate.run import run_mqa
 from actionmqa.io import read_jsonl, sha256_file
 from actionmqa.prompts import PERSPECTIVE_PREFIX
 from actionmqa.video.synthetic import write_pattern_tree
@@ -190,9 +191,7 @@ def test_run_writes_a_consistent_summary_and_predictions_in_benchmark_order(worl
     job = MQAJob(
         model=world["model"],
         benchmark=world["benchmark"],
-        video_root=world["videos"],
-        layout="whole",
-        frames=FRAMES,
+        clips=ClipSource(world["videos"], "whole", FRAMES),
         summary=out / "summary.json",
         predictions=out / "predictions.jsonl",
         batch_size=4,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from actionmqa.cli import main
-from actionmqa.evaluate.clips import ClipSource
-from actionmqa.evaluate.recognition import RecognitionJob, run_recognition, stage_one
+from actionmqa.evaluate.jobs import ClipSource, RecognitionJob
+from actionmqa.evaluate.recognition import run_recognition, stage_one
 from actionmqa.evaluate.two_stage import Candidates, select
 from actionmqa.io import read_jsonl
 from actionmqa.model.processing import ChatSample

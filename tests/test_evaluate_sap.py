@@ -12,10 +12,10 @@ from actionmqa.cli import main
 from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.ek100.schema import SPLIT_FILES
 from actionmqa.errors import InputError
-from actionmqa.evaluate.clips import ClipSource
+from actionmqa.evaluate.jobs import ClipSource, SAPJob
 from actionmqa.evaluate.mqa import prediction
 from actionmqa.evaluate.sap import PromptKind, first_pass_texts, predecessors, sap_prompt
-from actionmqa.evaluate.sap_run import SAPJob, run_sap
+from actionmqa.evaluate.sap_run import run_sap
 from actionmqa.io import read_jsonl, write_jsonl
 from actionmqa.mqa.builder import BuildConfig, build_records
 from actionmqa.mqa.distractors import DistractorKind

@@ -19,14 +19,14 @@ import pytest
 from actionmqa.cli import main
 from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.errors import InputError
-from actionmqa.evaluate.clips import ClipSource
 from actionmqa.evaluate.gather import gather
 from actionmqa.evaluate.generation import GreedyGenerator
+from actionmqa.evaluate.jobs import ClipSource, MQAJob, RecognitionJob
 from actionmqa.evaluate.likelihood import LikelihoodScorer
 from actionmqa.evaluate.loading import load_model
 from actionmqa.evaluate.progress import progress_path
-from actionmqa.evaluate.recognition import RecognitionJob, RecognitionTask
-from actionmqa.evaluate.run import MQAJob, MQATask
+from actionmqa.evaluate.recognition import RecognitionTask
+from actionmqa.evaluate.run import MQATask
 from actionmqa.evaluate.runner import Answerer, Part, Whole, plan, run
 from actionmqa.evaluate.shards import Shard
 from actionmqa.mqa.builder import BuildConfig, build_records
@@ -191,9 +191,7 @@ def mqa_job(world, **overrides) -> MQAJob:
     settings = {
         "model": world["model"],
         "benchmark": world["mqa"],
-        "video_root": world["mqa_videos"],
-        "layout": "whole",
-        "frames": 2,
+        "clips": ClipSource(world["mqa_videos"], "whole", 2),
         "batch_size": 2,
         "max_new_tokens": 4,
     }

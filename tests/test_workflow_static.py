@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 
+from actionmqa.cli import build_parser
 from actionmqa.config import config_errors, load_schema
 from actionmqa.train.recipe import load_recipe
 from workflow_helpers import REPO, merged_config, planned_jobs, snakemake
@@ -122,6 +125,11 @@ def test_paper_run_shards_every_evaluation_and_sap_reads_the_gathered_first_pass
     assert first_passes <= gathered  # the whole first pass, never one shard's part
     shard_flags = {tuple(flag_values(line, "--shards")) for line in commands if " eval gather " not in line}
     assert shard_flags == {("8",)}
+    verbs = set()
+    for line in commands:  # each reads with the flags ``evaluate.jobs`` defines
+        words = shlex.split(line.split(" -m actionmqa ")[1].split(" > ")[0])
+        verbs.add(build_parser().parse_args(words).verb)
+    assert verbs == {"mqa", "sap", "recognition", "bench", "gather"}
 
 
 def test_unknown_model_in_evaluate_is_an_error(tmp_path):
@@ -315,10 +323,7 @@ def test_the_base_rules_pass_their_recipes_through_the_stages_own_parser(tmp_pat
     """The dry run's ``base vision`` and ``base language`` commands, read by ``actionmqa``'s parser,
     give the recipes' defaults (the default config sets none), and a knob set in a config file
     reaches its recipe."""
-    import shlex
-
     from actionmqa.basemodel.recipes import LanguageRecipe, VisionRecipe
-    from actionmqa.cli import build_parser
     from actionmqa.flags import from_arguments
 
     def recipes(configfiles):

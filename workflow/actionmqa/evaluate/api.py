@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from actionmqa.evaluate.clips import ClipSource
+from actionmqa.evaluate.jobs import APIJob
 from actionmqa.evaluate.loading import LoadedModel
 from actionmqa.evaluate.mqa import MQAQuestions, check_unique_uids, prediction, summarise
 from actionmqa.evaluate.runner import Answerer, EvalTask, Finished, Record, Seen, run, whole_target
@@ -29,21 +27,6 @@ from actionmqa.sft.teacher_run import load_teacher_config
 from actionmqa.teacher import ChatRequest, MQAResponse, TeacherClient
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class APIJob:
-    """Everything ``actionmqa eval api`` was told; ``batch_size`` bounds the frames held at once
-    (the client sends a batch's requests ``max_concurrency`` at a time). ``summary`` and
-    ``predictions`` are where a whole (unsharded) run writes."""
-
-    benchmark: Path
-    teacher_config: Path
-    clips: ClipSource
-    summary: Path | None = None
-    predictions: Path | None = None
-    batch_size: int = 32
-    limit: int | None = None
 
 
 def api_request(record: MQARecord, frames: np.ndarray) -> ChatRequest:

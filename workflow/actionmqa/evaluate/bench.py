@@ -12,8 +12,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from actionmqa.bench import ADAPTERS, BenchmarkAdapter, ParseMode, PromptStyle, Question, make_adapter
@@ -23,6 +21,7 @@ from actionmqa.bench.scoring import Summary
 from actionmqa.evaluate.answering import chat_sample
 from actionmqa.evaluate.bench_frames import sample_question_video
 from actionmqa.evaluate.generation import Generate, GreedyGenerator
+from actionmqa.evaluate.jobs import BenchJob
 from actionmqa.evaluate.loading import LoadedModel
 from actionmqa.evaluate.runner import (
     Answerer,
@@ -35,7 +34,6 @@ from actionmqa.evaluate.runner import (
     whole_target,
 )
 from actionmqa.model.processing import ChatSample
-from actionmqa.video.decoders import Backend
 
 log = logging.getLogger(__name__)
 
@@ -50,32 +48,11 @@ MAX_NEW_TOKENS: dict[str, int] = {
 }
 #: The mode whose accuracy is the summary's headline: the protocol the paper's numbers follow.
 HEADLINE_MODE = ParseMode.LMMS_EVAL
-ALL_MODES: tuple[ParseMode, ...] = (ParseMode.LMMS_EVAL, ParseMode.OFFICIAL, ParseMode.STRICT)
 
 
-@dataclass(frozen=True)
-class BenchJob:
-    """Everything ``actionmqa eval bench`` was told; ``max_new_tokens`` None is the task's cap;
-    ``summary`` and ``predictions`` are where a whole (unsharded) run writes."""
-
-    model: Path
-    benchmark: str
-    data: Path
-    frames: int
-    summary: Path | None = None
-    predictions: Path | None = None
-    videos: Path | None = None
-    modes: tuple[ParseMode, ...] = ALL_MODES
-    seed: int = 0
-    subtitles: bool = False
-    batch_size: int = 1
-    max_new_tokens: int | None = None
-    limit: int | None = None
-    backend: Backend = "pyav"
-
-    @property
-    def generation_cap(self) -> int:
-        return self.max_new_tokens or MAX_NEW_TOKENS[self.benchmark]
+def generation_cap(job: BenchJob) -> int:
+    """The job's own cap, or else the task's lmms-eval cap."""
+    return job.max_new_tokens or MAX_NEW_TOKENS[job.benchmark]
 
 
 def make_bench_adapter(name: str, frames: int, subtitles: bool) -> BenchmarkAdapter:
@@ -134,7 +111,7 @@ def bench_summary(
         "benchmark": job.benchmark,
         "model": str(job.model),
         "frames": job.frames,
-        "max_new_tokens": job.generation_cap,
+        "max_new_tokens": generation_cap(job),
         "seed": job.seed,
         "prompt_style": PromptStyle.LMMS_EVAL.value,
         "settings": adapter.settings(),
@@ -183,7 +160,7 @@ class BenchTask(EvalTask[Question]):
         return {"id": item.id, "output": raw}
 
     def answerer(self, loaded: LoadedModel) -> Answerer:
-        return Answerer(GreedyGenerator(loaded, self.job.generation_cap))
+        return Answerer(GreedyGenerator(loaded, generation_cap(self.job)))
 
     def finish(self, records: list[Record], clipped: int) -> Finished:
         job = self.job

@@ -14,20 +14,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actionmqa.errors import InputError
+from actionmqa.evaluate.jobs import (
+    APIJob,
+    BenchJob,
+    ClipSource,
+    MQAJob,
+    RecognitionJob,
+    SAPJob,
+    ThroughputJob,
+)
+from actionmqa.flags import add_field_arguments, at_least, from_arguments
 
 if TYPE_CHECKING:
-    from actionmqa.evaluate.clips import ClipSource
     from actionmqa.evaluate.runner import Answerers, EvalTask, Target
-
-BENCHMARKS = ("egoschema", "perceptiontest", "longvideobench", "videomme", "mvbench")
-PARSE_MODES = ("lmms_eval", "official", "strict")
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
 
 
 def register(stages: Any) -> None:
@@ -40,7 +39,7 @@ def register(stages: Any) -> None:
         help="EK100-MQA: greedy answers, upstream and strict parsing, option likelihoods",
         formatter_class=fmt,
     )
-    _model(mqa)
+    add_field_arguments(mqa, MQAJob)
     mqa.add_argument(
         "--benchmark",
         type=Path,
@@ -48,8 +47,7 @@ def register(stages: Any) -> None:
         required=True,
         help="frozen EK100-MQA JSONL; several (e.g. the three distractor sets) share one loaded model",
     )
-    _clips(mqa)
-    _generation(mqa)
+    add_field_arguments(mqa, ClipSource)
     _likelihood(mqa, "skip the option-likelihood view (one extra forward pass over all options per question)")
     _targets_flags(mqa, "--predictions", per="--benchmark")
     mqa.set_defaults(func=_mqa)
@@ -59,17 +57,8 @@ def register(stages: Any) -> None:
         help="sequential action prediction: a second MQA pass told the model's own answers before",
         formatter_class=fmt,
     )
-    _model(sap)
-    _mqa_benchmark(sap)
-    sap.add_argument(
-        "--first-pass", type=Path, required=True, help="per-question predictions of 'eval mqa' on it"
-    )
-    _annotations(sap)
-    sap.add_argument(
-        "--max-gap-sec", type=float, default=3.0, help="largest gap between consecutive prior actions"
-    )
-    _clips(sap)
-    _generation(sap)
+    add_field_arguments(sap, SAPJob)
+    add_field_arguments(sap, ClipSource)
     _likelihood(sap, "skip the option-likelihood view")
     _targets_flags(sap, "--predictions")
     sap.set_defaults(func=_sap)
@@ -79,18 +68,8 @@ def register(stages: Any) -> None:
         help="two-stage EK100 action recognition: specialist top-K, then the model picks one",
         formatter_class=fmt,
     )
-    _model(recognition)
-    _annotations(recognition)
-    recognition.add_argument(
-        "--predictions", type=Path, required=True, help="the specialist's prediction JSON for the split"
-    )
-    recognition.add_argument("--top-k", type=positive_int, default=20, help="classes retrieved per clip")
-    recognition.add_argument(
-        "--text", choices=("narration", "label"), default="narration", help="how a class reads as an option"
-    )
-    recognition.add_argument("--seed", type=int, default=0, help="seed of the option texts and order")
-    _clips(recognition)
-    _generation(recognition)
+    add_field_arguments(recognition, RecognitionJob)
+    add_field_arguments(recognition, ClipSource)
     _likelihood(recognition, "score unparseable answers wrong instead of taking the most likely option")
     _targets_flags(recognition, "--predictions-out")
     recognition.set_defaults(func=_recognition)
@@ -100,37 +79,15 @@ def register(stages: Any) -> None:
         help="EgoSchema ... MVBench as lmms-eval runs them, scored in every parser mode",
         formatter_class=fmt,
     )
-    _model(bench)
-    bench.add_argument("--benchmark", required=True, choices=BENCHMARKS)
-    bench.add_argument("--data", type=Path, required=True, help="the benchmark's root folder (real layout)")
-    bench.add_argument("--videos", type=Path, help="video root, if not the benchmark's default folder")
-    bench.add_argument("--frames", type=positive_int, required=True, help="frames sampled per video")
-    bench.add_argument(
-        "--mode", nargs="+", choices=PARSE_MODES, default=list(PARSE_MODES), help="answer parsers to report"
-    )
-    bench.add_argument("--seed", type=int, default=0, help="seed of lmms-eval's random fallbacks")
-    bench.add_argument("--subtitles", action="store_true", help="Video-MME w/ subtitles; LongVideoBench _i")
-    _backend(bench)
-    bench.add_argument("--batch-size", type=positive_int, default=1, help="questions per generate call")
-    bench.add_argument(
-        "--max-new-tokens", type=positive_int, help="generation cap (default: the task's lmms-eval cap)"
-    )
-    _limit(bench)
+    add_field_arguments(bench, BenchJob)
     _targets_flags(bench, "--predictions")
     bench.set_defaults(func=_bench)
 
     api = verbs.add_parser(
         "api", help="an OpenAI-compatible API model on EK100-MQA (the GPT-4o baseline)", formatter_class=fmt
     )
-    _mqa_benchmark(api)
-    api.add_argument(
-        "--teacher-config", type=Path, required=True, help="YAML/JSON of actionmqa.teacher.TeacherConfig"
-    )
-    _clips(api)
-    api.add_argument(
-        "--batch-size", type=positive_int, default=32, help="clips decoded per round of requests"
-    )
-    _limit(api)
+    add_field_arguments(api, APIJob)
+    add_field_arguments(api, ClipSource)
     _targets_flags(api, "--predictions")
     api.set_defaults(func=_api)
 
@@ -139,23 +96,11 @@ def register(stages: Any) -> None:
         help="EK100-MQA questions per second at several batch sizes, and answers unchanged from the first",
         formatter_class=fmt,
     )
-    _model(throughput)
-    _mqa_benchmark(throughput)
-    _clips(throughput)
-    throughput.add_argument("--time-instruction", action="store_true", help="state duration and frame count")
-    throughput.add_argument("--max-new-tokens", type=positive_int, default=32, help="generation length cap")
-    _limit(throughput)
+    add_field_arguments(throughput, MQAJob, skip={"batch_size"})
+    throughput.add_argument("--benchmark", type=Path, required=True, help="frozen EK100-MQA JSONL")
+    add_field_arguments(throughput, ClipSource)
     _likelihood(throughput, "time generation alone, without the option-likelihood view")
-    throughput.add_argument(
-        "--batch-sizes",
-        type=positive_int,
-        nargs="+",
-        default=[1, 4, 16],
-        help="answers compared with the first",
-    )
-    throughput.add_argument(
-        "--warmup", type=int, default=8, help="questions answered untimed first, at the largest batch size"
-    )
+    add_field_arguments(throughput, ThroughputJob)
     throughput.add_argument("--out", type=Path, required=True, help="output figures JSON")
     throughput.set_defaults(func=_throughput)
 
@@ -172,50 +117,11 @@ def register(stages: Any) -> None:
         help="every shard's part file (--part of the verbs above)",
     )
     gather.add_argument("--summary", type=Path, required=True, help="output summary JSON")
-    gather.add_argument("--predictions", type=Path, required=True, help="output per-question JSONL")
+    gather.add_argument("--predictions", type=Path, required=True, help="output per-sample JSONL")
     gather.set_defaults(func=_gather)
 
 
 # -- shared flags ----------------------------------------------------------------------------
-
-
-def _model(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=Path, required=True, help="saved model folder")
-
-
-def _mqa_benchmark(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--benchmark", type=Path, required=True, help="frozen EK100-MQA JSONL")
-
-
-def _annotations(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--annotations-dir", type=Path, required=True, help="EK100 annotations folder")
-    parser.add_argument("--split", default="validation", help="the split the clips belong to")
-
-
-def _clips(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--video-root", type=Path, required=True, help="root of the EK100 videos")
-    parser.add_argument("--layout", choices=("whole", "chunks"), required=True, help="video file layout")
-    _backend(parser)
-    parser.add_argument("--frames", type=positive_int, default=8, help="frames per clip")
-
-
-def _backend(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", choices=("pyav", "decord"), default="pyav", help="video decoder")
-
-
-def _limit(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--limit", type=positive_int, help="evaluate only the first N questions")
-
-
-def _generation(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--time-instruction",
-        action="store_true",
-        help="state the clip's duration and frame count (7B final run)",
-    )
-    parser.add_argument("--batch-size", type=positive_int, default=8, help="questions per generate call")
-    parser.add_argument("--max-new-tokens", type=positive_int, default=32, help="generation length cap")
-    _limit(parser)
 
 
 def _likelihood(parser: argparse.ArgumentParser, help_text: str) -> None:
@@ -238,7 +144,7 @@ def _targets_flags(parser: argparse.ArgumentParser, predictions_flag: str, per: 
     )
     shard = parser.add_argument_group("one shard of it, for 'eval gather'")
     shard.add_argument("--shard", type=int, help="this shard's index, from 0")
-    shard.add_argument("--shards", type=positive_int, help="how many shards the evaluation has")
+    shard.add_argument("--shards", type=at_least(1), help="how many shards the evaluation has")
     shard.add_argument("--part", type=Path, help=f"output part JSONL{each}", **many)
 
 
@@ -288,117 +194,55 @@ def _run(
     run(list(zip(tasks, targets, strict=True)), answerers or ModelAnswerers(args.model))
 
 
-def _clip_source(args: argparse.Namespace) -> ClipSource:
-    from actionmqa.evaluate.clips import ClipSource
-
-    return ClipSource(args.video_root, args.layout, args.frames, args.backend)
-
-
 # -- handlers --------------------------------------------------------------------------------
 
 
 def _mqa(args: argparse.Namespace) -> None:
-    from actionmqa.evaluate.run import MQAJob, MQATask
+    from actionmqa.evaluate.run import MQATask
 
+    clips = from_arguments(ClipSource, args)
     jobs = [
-        MQAJob(
-            model=args.model,
-            benchmark=benchmark,
-            video_root=args.video_root,
-            layout=args.layout,
-            frames=args.frames,
-            time_instruction=args.time_instruction,
-            batch_size=args.batch_size,
-            max_new_tokens=args.max_new_tokens,
-            likelihood=not args.skip_likelihood,
-            limit=args.limit,
-            backend=args.backend,
-        )
+        from_arguments(MQAJob, args, benchmark=benchmark, clips=clips, likelihood=not args.skip_likelihood)
         for benchmark in args.benchmark
     ]
     _run(args, [MQATask(job) for job in jobs], "--predictions")
 
 
 def _sap(args: argparse.Namespace) -> None:
-    from actionmqa.evaluate.sap_run import SAPJob, SAPTask
+    from actionmqa.evaluate.sap_run import SAPTask
 
-    job = SAPJob(
-        model=args.model,
-        benchmark=args.benchmark,
-        first_pass=args.first_pass,
-        annotations_dir=args.annotations_dir,
-        clips=_clip_source(args),
-        split=args.split,
-        max_gap_sec=args.max_gap_sec,
-        time_instruction=args.time_instruction,
-        batch_size=args.batch_size,
-        max_new_tokens=args.max_new_tokens,
-        likelihood=not args.skip_likelihood,
-        limit=args.limit,
-    )
+    clips = from_arguments(ClipSource, args)
+    job = from_arguments(SAPJob, args, clips=clips, likelihood=not args.skip_likelihood)
     _run(args, [SAPTask(job)], "--predictions")
 
 
 def _recognition(args: argparse.Namespace) -> None:
-    from actionmqa.evaluate.recognition import RecognitionJob, RecognitionTask
-    from actionmqa.mqa.options import TextMode
+    from actionmqa.evaluate.recognition import RecognitionTask
 
-    job = RecognitionJob(
-        model=args.model,
-        annotations_dir=args.annotations_dir,
-        specialist_predictions=args.predictions,
-        clips=_clip_source(args),
-        split=args.split,
-        top_k=args.top_k,
-        text=TextMode(args.text),
-        seed=args.seed,
-        time_instruction=args.time_instruction,
-        batch_size=args.batch_size,
-        max_new_tokens=args.max_new_tokens,
-        likelihood_fallback=not args.skip_likelihood,
-        limit=args.limit,
-    )
+    clips = from_arguments(ClipSource, args)
+    job = from_arguments(RecognitionJob, args, clips=clips, likelihood_fallback=not args.skip_likelihood)
     _run(args, [RecognitionTask(job)], "--predictions-out")
 
 
 def _bench(args: argparse.Namespace) -> None:
-    from actionmqa.bench import ParseMode
-    from actionmqa.evaluate.bench import BenchJob, BenchTask
+    from actionmqa.evaluate.bench import BenchTask
 
-    job = BenchJob(
-        model=args.model,
-        benchmark=args.benchmark,
-        data=args.data,
-        frames=args.frames,
-        videos=args.videos,
-        modes=tuple(ParseMode(mode) for mode in dict.fromkeys(args.mode)),
-        seed=args.seed,
-        subtitles=args.subtitles,
-        batch_size=args.batch_size,
-        max_new_tokens=args.max_new_tokens,
-        limit=args.limit,
-        backend=args.backend,
-    )
-    _run(args, [BenchTask(job)], "--predictions")
+    _run(args, [BenchTask(from_arguments(BenchJob, args))], "--predictions")
 
 
 def _throughput(args: argparse.Namespace) -> None:
-    from actionmqa.evaluate.run import MQAJob
-    from actionmqa.evaluate.throughput import ThroughputJob, measure
+    from actionmqa.evaluate.throughput import measure
 
-    job = MQAJob(
-        model=args.model,
+    clips = from_arguments(ClipSource, args)
+    timed = from_arguments(
+        MQAJob,
+        args,
         benchmark=args.benchmark,
-        video_root=args.video_root,
-        layout=args.layout,
-        frames=args.frames,
-        time_instruction=args.time_instruction,
-        max_new_tokens=args.max_new_tokens,
+        clips=clips,
         likelihood=not args.skip_likelihood,
-        limit=args.limit,
-        backend=args.backend,
+        batch_size=args.batch_sizes[0],
     )
-    measure(ThroughputJob(job, tuple(args.batch_sizes), args.warmup), args.out)
+    measure(from_arguments(ThroughputJob, args, job=timed), args.out)
 
 
 def _gather(args: argparse.Namespace) -> None:
@@ -408,13 +252,7 @@ def _gather(args: argparse.Namespace) -> None:
 
 
 def _api(args: argparse.Namespace) -> None:
-    from actionmqa.evaluate.api import APIJob, APITask, EndpointAnswerers
+    from actionmqa.evaluate.api import APITask, EndpointAnswerers
 
-    job = APIJob(
-        benchmark=args.benchmark,
-        teacher_config=args.teacher_config,
-        clips=_clip_source(args),
-        batch_size=args.batch_size,
-        limit=args.limit,
-    )
+    job = from_arguments(APIJob, args, clips=from_arguments(ClipSource, args))
     _run(args, [APITask(job)], "--predictions", EndpointAnswerers())

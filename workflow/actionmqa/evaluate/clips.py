@@ -1,4 +1,4 @@
-"""EK100 clips for the evaluation tasks: the video flags they share, and frames matched to items.
+"""EK100 clips for the evaluation tasks: frames matched to items (``jobs.ClipSource`` says where).
 
 Readers return clips grouped by video and sorted by start (one decoder per file), not in the
 order asked; every item is paired with its own frames by a unique key, and results are put
@@ -10,32 +10,16 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
 from actionmqa.errors import InputError
+from actionmqa.evaluate.jobs import ClipSource
 from actionmqa.evaluate.runner import EvalTask, Seen
-from actionmqa.video.decoders import Backend
-from actionmqa.video.layout import make_layout
 from actionmqa.video.readers import Clip, ClipReader, ClipRequest, reading_order
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class ClipSource:
-    """Where the EK100 videos are and how many frames each clip shows (segment midpoints, §5)."""
-
-    video_root: Path
-    layout: Literal["whole", "chunks"]
-    frames: int
-    backend: Backend = "pyav"
-
-    def reader(self) -> ClipReader:
-        return ClipReader(make_layout(self.layout, self.video_root), self.backend)
 
 
 def clips_for(

@@ -11,16 +11,15 @@ import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.ek100.labels import LabelMap, narration_pools
 from actionmqa.ek100.schema import SPLIT_FILES
 from actionmqa.evaluate.answering import chat_sample
-from actionmqa.evaluate.clips import ClipSource, ClipTask
+from actionmqa.evaluate.clips import ClipTask
 from actionmqa.evaluate.generation import Generate, GreedyGenerator
+from actionmqa.evaluate.jobs import RecognitionJob
 from actionmqa.evaluate.likelihood import LikelihoodScorer, ScoreAnswers
 from actionmqa.evaluate.loading import LoadedModel
 from actionmqa.evaluate.runner import Answerer, Finished, Record, Seen, answerers_for, run, whole_target
@@ -35,28 +34,6 @@ from actionmqa.specialist.predictions import load_predictions
 from actionmqa.video.readers import ClipRequest
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RecognitionJob:
-    """Everything ``actionmqa eval recognition`` was told; ``summary`` and ``predictions`` are where
-    a whole (unsharded) run writes."""
-
-    model: Path
-    annotations_dir: Path
-    specialist_predictions: Path
-    clips: ClipSource
-    summary: Path | None = None
-    predictions: Path | None = None
-    split: str = "validation"
-    top_k: int = 20
-    text: TextMode = TextMode.NARRATION
-    seed: int = 0
-    time_instruction: bool = False
-    batch_size: int = 8
-    max_new_tokens: int = 32
-    likelihood_fallback: bool = True
-    limit: int | None = None
 
 
 def stage_one(job: RecognitionJob) -> list[Candidates]:

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from actionmqa.evaluate.clips import ClipSource
 from actionmqa.evaluate.generation import GreedyGenerator
+from actionmqa.evaluate.jobs import MQAJob
 from actionmqa.evaluate.likelihood import LikelihoodScorer
 from actionmqa.evaluate.loading import LoadedModel
 from actionmqa.evaluate.mqa import MQAQuestions, answer_question, check_unique_uids, question, summarise
@@ -23,29 +21,8 @@ from actionmqa.evaluate.runner import Answerer, Finished, ModelAnswerers, Record
 from actionmqa.io import sha256_file
 from actionmqa.model.processing import ChatSample
 from actionmqa.mqa.records import MQARecord, read_benchmark
-from actionmqa.video.decoders import Backend
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class MQAJob:
-    """Everything ``actionmqa eval mqa`` was told about one benchmark; ``summary`` and
-    ``predictions`` are where a whole (unsharded) run writes."""
-
-    model: Path
-    benchmark: Path
-    video_root: Path
-    layout: Literal["whole", "chunks"]
-    frames: int
-    summary: Path | None = None
-    predictions: Path | None = None
-    time_instruction: bool = False
-    batch_size: int = 8
-    max_new_tokens: int = 32
-    likelihood: bool = True
-    limit: int | None = None
-    backend: Backend = "pyav"
 
 
 class MQATask(MQAQuestions):
@@ -55,7 +32,7 @@ class MQATask(MQAQuestions):
 
     def __init__(self, job: MQAJob) -> None:
         self.job = job
-        self.clips = ClipSource(job.video_root, job.layout, job.frames, job.backend)
+        self.clips = job.clips
         self.records = read_benchmark(job.benchmark)[: job.limit]
         check_unique_uids(self.records)
 
@@ -73,7 +50,7 @@ class MQATask(MQAQuestions):
         job = self.job
         summary = {
             **summarise(records),
-            "frames": job.frames,
+            "frames": job.clips.frames,
             "time_instruction": job.time_instruction,
             "max_new_tokens": job.max_new_tokens,
             "clipped": clipped,

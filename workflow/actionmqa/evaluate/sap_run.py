@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,8 @@ from actionmqa.ek100.annotations import load_annotation_dir
 from actionmqa.ek100.schema import SPLIT_FILES
 from actionmqa.errors import InputError
 from actionmqa.evaluate.answering import chat_sample
-from actionmqa.evaluate.clips import ClipSource
 from actionmqa.evaluate.generation import Generate, GreedyGenerator
+from actionmqa.evaluate.jobs import SAPJob
 from actionmqa.evaluate.likelihood import LikelihoodScorer, ScoreAnswers
 from actionmqa.evaluate.loading import LoadedModel
 from actionmqa.evaluate.mqa import MQAQuestions, answer_question, check_unique_uids, summarise
@@ -30,27 +29,6 @@ from actionmqa.mqa.records import MQARecord, read_benchmark
 from actionmqa.sft.segments import segments_in_order
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SAPJob:
-    """Everything ``actionmqa eval sap`` was told; ``summary`` and ``predictions`` are where a
-    whole (unsharded) run writes."""
-
-    model: Path
-    benchmark: Path
-    first_pass: Path
-    annotations_dir: Path
-    clips: ClipSource
-    summary: Path | None = None
-    predictions: Path | None = None
-    split: str = "validation"
-    max_gap_sec: float = 3.0
-    time_instruction: bool = False
-    batch_size: int = 8
-    max_new_tokens: int = 32
-    likelihood: bool = True
-    limit: int | None = None
 
 
 def sap_prompts(job: SAPJob, records: list[MQARecord], answered: dict[str, str]) -> dict[str, SAPPrompt]:

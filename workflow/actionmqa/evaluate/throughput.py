@@ -16,31 +16,22 @@ import platform
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from actionmqa.evaluate.generation import GreedyGenerator
+from actionmqa.evaluate.jobs import MQAJob, ThroughputJob
 from actionmqa.evaluate.likelihood import LikelihoodScorer
 from actionmqa.evaluate.loading import LoadedModel, load_model
-from actionmqa.evaluate.run import MQAJob, MQATask
+from actionmqa.evaluate.run import MQATask
 from actionmqa.evaluate.runner import Answerer, answer_shard
 from actionmqa.evaluate.shards import Shard
 from actionmqa.io import write_json
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ThroughputJob:
-    """The evaluation to time (``job.batch_size`` is replaced by each of ``batch_sizes``)."""
-
-    job: MQAJob
-    batch_sizes: tuple[int, ...] = (1, 4, 16)
-    #: questions answered untimed first, at the largest batch size (CUDA kernels, caches)
-    warmup: int = 8
 
 
 def id_answerer(loaded: LoadedModel, job: MQAJob) -> Answerer:
@@ -105,7 +96,7 @@ def measure(spec: ThroughputJob, out: Path) -> dict[str, Any]:
         "device": device_name(),
         "torch": torch.__version__,
         "benchmark": str(spec.job.benchmark),
-        "frames": spec.job.frames,
+        "frames": spec.job.clips.frames,
         "max_new_tokens": spec.job.max_new_tokens,
         "likelihood": spec.job.likelihood,
         "warmup_questions": spec.warmup,
