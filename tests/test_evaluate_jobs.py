@@ -128,7 +128,7 @@ def test_sap_and_recognition_take_their_own_knobs_and_turn_likelihood_off(built)
             time_instruction=False,
             batch_size=2,
             max_new_tokens=32,
-            likelihood_fallback=True,
+            likelihood=True,
             limit=3,
         )
     ]

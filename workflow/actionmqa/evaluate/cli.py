@@ -1,5 +1,7 @@
 """``actionmqa eval ...``: a saved model (or an API model) on EK100-MQA, SAP, two-stage recognition
-and the five video-QA benchmarks; one verb per rule.
+and the five video-QA benchmarks; one verb per rule. Each verb's knobs are defined in
+:mod:`.jobs` and its flags derived from them (``actionmqa.flags``); only the outputs, ``eval
+mqa``'s several benchmarks and ``--skip-likelihood`` are spelled here.
 
 Each model verb runs a whole evaluation (``--summary`` and its predictions flag) or one shard of
 it (``--shard I --shards N --part PART``), whose parts ``eval gather`` merges into the same
@@ -9,14 +11,15 @@ outputs. A job rerun after a crash resumes from its progress file (see ``evaluat
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from actionmqa.errors import InputError
 from actionmqa.evaluate.jobs import (
     APIJob,
     BenchJob,
+    ClipAnswersJob,
     ClipSource,
     MQAJob,
     RecognitionJob,
@@ -27,6 +30,8 @@ from actionmqa.flags import add_field_arguments, at_least, from_arguments
 
 if TYPE_CHECKING:
     from actionmqa.evaluate.runner import Answerers, EvalTask, Target
+
+J = TypeVar("J", bound=ClipAnswersJob)
 
 
 def register(stages: Any) -> None:
@@ -39,7 +44,7 @@ def register(stages: Any) -> None:
         help="EK100-MQA: greedy answers, upstream and strict parsing, option likelihoods",
         formatter_class=fmt,
     )
-    add_field_arguments(mqa, MQAJob)
+    _clip_answers(mqa, MQAJob, "skip the option-likelihood view (one extra forward pass over all options)")
     mqa.add_argument(
         "--benchmark",
         type=Path,
@@ -47,8 +52,6 @@ def register(stages: Any) -> None:
         required=True,
         help="frozen EK100-MQA JSONL; several (e.g. the three distractor sets) share one loaded model",
     )
-    add_field_arguments(mqa, ClipSource)
-    _likelihood(mqa, "skip the option-likelihood view (one extra forward pass over all options per question)")
     _targets_flags(mqa, "--predictions", per="--benchmark")
     mqa.set_defaults(func=_mqa)
 
@@ -57,9 +60,7 @@ def register(stages: Any) -> None:
         help="sequential action prediction: a second MQA pass told the model's own answers before",
         formatter_class=fmt,
     )
-    add_field_arguments(sap, SAPJob)
-    add_field_arguments(sap, ClipSource)
-    _likelihood(sap, "skip the option-likelihood view")
+    _clip_answers(sap, SAPJob, "skip the option-likelihood view")
     _targets_flags(sap, "--predictions")
     sap.set_defaults(func=_sap)
 
@@ -68,9 +69,8 @@ def register(stages: Any) -> None:
         help="two-stage EK100 action recognition: specialist top-K, then the model picks one",
         formatter_class=fmt,
     )
-    add_field_arguments(recognition, RecognitionJob)
-    add_field_arguments(recognition, ClipSource)
-    _likelihood(recognition, "score unparseable answers wrong instead of taking the most likely option")
+    unparsed = "score unparseable answers wrong instead of taking the most likely option"
+    _clip_answers(recognition, RecognitionJob, unparsed)
     _targets_flags(recognition, "--predictions-out")
     recognition.set_defaults(func=_recognition)
 
@@ -96,10 +96,10 @@ def register(stages: Any) -> None:
         help="EK100-MQA questions per second at several batch sizes, and answers unchanged from the first",
         formatter_class=fmt,
     )
-    add_field_arguments(throughput, MQAJob, skip={"batch_size"})
+    _clip_answers(
+        throughput, MQAJob, "time generation alone, without the option-likelihood view", skip={"batch_size"}
+    )
     throughput.add_argument("--benchmark", type=Path, required=True, help="frozen EK100-MQA JSONL")
-    add_field_arguments(throughput, ClipSource)
-    _likelihood(throughput, "time generation alone, without the option-likelihood view")
     add_field_arguments(throughput, ThroughputJob)
     throughput.add_argument("--out", type=Path, required=True, help="output figures JSON")
     throughput.set_defaults(func=_throughput)
@@ -124,8 +124,22 @@ def register(stages: Any) -> None:
 # -- shared flags ----------------------------------------------------------------------------
 
 
-def _likelihood(parser: argparse.ArgumentParser, help_text: str) -> None:
-    parser.add_argument("--skip-likelihood", action="store_true", help=help_text)
+def _clip_answers(
+    parser: argparse.ArgumentParser,
+    job: type[ClipAnswersJob],
+    skip_likelihood_help: str,
+    skip: Collection[str] = (),
+) -> None:
+    """The flags of a verb over EK100 clips: its job's, the clips', and ``--skip-likelihood``."""
+    add_field_arguments(parser, job, skip)
+    add_field_arguments(parser, ClipSource)
+    parser.add_argument("--skip-likelihood", action="store_true", help=skip_likelihood_help)
+
+
+def _clip_answers_job(job: type[J], args: argparse.Namespace, **fixed: Any) -> J:
+    """The job of a verb over EK100 clips, built back from its flags."""
+    clips = from_arguments(ClipSource, args)
+    return from_arguments(job, args, clips=clips, likelihood=not args.skip_likelihood, **fixed)
 
 
 def _targets_flags(parser: argparse.ArgumentParser, predictions_flag: str, per: str | None = None) -> None:
@@ -200,28 +214,20 @@ def _run(
 def _mqa(args: argparse.Namespace) -> None:
     from actionmqa.evaluate.run import MQATask
 
-    clips = from_arguments(ClipSource, args)
-    jobs = [
-        from_arguments(MQAJob, args, benchmark=benchmark, clips=clips, likelihood=not args.skip_likelihood)
-        for benchmark in args.benchmark
-    ]
+    jobs = [_clip_answers_job(MQAJob, args, benchmark=benchmark) for benchmark in args.benchmark]
     _run(args, [MQATask(job) for job in jobs], "--predictions")
 
 
 def _sap(args: argparse.Namespace) -> None:
     from actionmqa.evaluate.sap_run import SAPTask
 
-    clips = from_arguments(ClipSource, args)
-    job = from_arguments(SAPJob, args, clips=clips, likelihood=not args.skip_likelihood)
-    _run(args, [SAPTask(job)], "--predictions")
+    _run(args, [SAPTask(_clip_answers_job(SAPJob, args))], "--predictions")
 
 
 def _recognition(args: argparse.Namespace) -> None:
     from actionmqa.evaluate.recognition import RecognitionTask
 
-    clips = from_arguments(ClipSource, args)
-    job = from_arguments(RecognitionJob, args, clips=clips, likelihood_fallback=not args.skip_likelihood)
-    _run(args, [RecognitionTask(job)], "--predictions-out")
+    _run(args, [RecognitionTask(_clip_answers_job(RecognitionJob, args))], "--predictions-out")
 
 
 def _bench(args: argparse.Namespace) -> None:
@@ -233,15 +239,7 @@ def _bench(args: argparse.Namespace) -> None:
 def _throughput(args: argparse.Namespace) -> None:
     from actionmqa.evaluate.throughput import measure
 
-    clips = from_arguments(ClipSource, args)
-    timed = from_arguments(
-        MQAJob,
-        args,
-        benchmark=args.benchmark,
-        clips=clips,
-        likelihood=not args.skip_likelihood,
-        batch_size=args.batch_sizes[0],
-    )
+    timed = _clip_answers_job(MQAJob, args, benchmark=args.benchmark, batch_size=args.batch_sizes[0])
     measure(from_arguments(ThroughputJob, args, job=timed), args.out)
 
 

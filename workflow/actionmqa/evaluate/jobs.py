@@ -25,7 +25,7 @@ BenchmarkName = Literal["egoschema", "perceptiontest", "longvideobench", "videom
 ALL_MODES: tuple[ParseMode, ...] = (ParseMode.LMMS_EVAL, ParseMode.OFFICIAL, ParseMode.STRICT)
 
 
-# The knobs several verbs share; each verb picks its own defaults where they differ.
+# Knobs that several verbs offer alike.
 
 
 def _model() -> Any:
@@ -48,18 +48,6 @@ def _backend() -> Any:
     return knob("pyav", "video decoder")
 
 
-def _time_instruction() -> Any:
-    return knob(False, "state the clip's duration and frame count (7B final run)")
-
-
-def _batch_size(default: int) -> Any:
-    return knob(default, "questions per generate call", minimum=1)
-
-
-def _max_new_tokens() -> Any:
-    return knob(32, "generation length cap", minimum=1)
-
-
 def _limit() -> Any:
     return knob(None, "evaluate only the first N questions", minimum=1)
 
@@ -77,63 +65,54 @@ class ClipSource:
         return ClipReader(make_layout(self.layout, self.video_root), self.backend)
 
 
-@dataclass(frozen=True)
-class MQAJob:
-    """``eval mqa`` on one benchmark (the verb takes several, one job each)."""
+@dataclass(frozen=True, kw_only=True)
+class ClipAnswersJob:
+    """What the verbs over EK100 clips (``mqa``, ``sap``, ``recognition``) share: a saved model
+    answering greedily what it sees of each clip."""
 
     model: Path = _model()
-    benchmark: Path
     clips: ClipSource
     summary: Path | None = None
     predictions: Path | None = None
-    time_instruction: bool = _time_instruction()
-    batch_size: int = _batch_size(8)
-    max_new_tokens: int = _max_new_tokens()
+    time_instruction: bool = knob(False, "state the clip's duration and frame count (7B final run)")
+    batch_size: int = knob(8, "questions per generate call", minimum=1)
+    max_new_tokens: int = knob(32, "generation length cap", minimum=1)
+    #: Score the options by likelihood too: a second view of each answer in MQA and SAP, and in
+    #: recognition the pick when an answer does not parse (each verb's ``--skip-likelihood``).
     likelihood: bool = True
     limit: int | None = _limit()
 
 
-@dataclass(frozen=True)
-class SAPJob:
+@dataclass(frozen=True, kw_only=True)
+class MQAJob(ClipAnswersJob):
+    """``eval mqa`` on one benchmark (the verb takes several, one job each)."""
+
+    benchmark: Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class SAPJob(ClipAnswersJob):
     """``eval sap``: a second MQA pass told the model's own earlier answers."""
 
-    model: Path = _model()
     benchmark: Path = _mqa_benchmark()
     first_pass: Path = knob(help="per-question predictions of 'eval mqa' on it")
     annotations_dir: Path = _annotations_dir()
-    clips: ClipSource
-    summary: Path | None = None
-    predictions: Path | None = None
     split: str = _split()
     max_gap_sec: float = knob(3.0, "largest gap between consecutive prior actions")
-    time_instruction: bool = _time_instruction()
-    batch_size: int = _batch_size(8)
-    max_new_tokens: int = _max_new_tokens()
-    likelihood: bool = True
-    limit: int | None = _limit()
 
 
-@dataclass(frozen=True)
-class RecognitionJob:
+@dataclass(frozen=True, kw_only=True)
+class RecognitionJob(ClipAnswersJob):
     """``eval recognition``: a specialist's top-K classes per clip, then the model picks one."""
 
-    model: Path = _model()
     annotations_dir: Path = _annotations_dir()
     specialist_predictions: Path = knob(
         help="the specialist's prediction JSON for the split", flag="--predictions"
     )
-    clips: ClipSource
-    summary: Path | None = None
-    predictions: Path | None = None
     split: str = _split()
     top_k: int = knob(20, "classes retrieved per clip", minimum=1)
     text: TextMode = knob(TextMode.NARRATION, "how a class reads as an option")
     seed: int = knob(0, "seed of the option texts and order")
-    time_instruction: bool = _time_instruction()
-    batch_size: int = _batch_size(8)
-    max_new_tokens: int = _max_new_tokens()
-    likelihood_fallback: bool = True
-    limit: int | None = _limit()
 
 
 @dataclass(frozen=True)
@@ -150,7 +129,7 @@ class BenchJob:
     modes: tuple[ParseMode, ...] = knob(ALL_MODES, "answer parsers to report", flag="--mode")
     seed: int = knob(0, "seed of lmms-eval's random fallbacks")
     subtitles: bool = knob(False, "Video-MME w/ subtitles; LongVideoBench _i")
-    batch_size: int = _batch_size(1)
+    batch_size: int = knob(1, "questions per generate call", minimum=1)
     #: ``None`` is the task's own lmms-eval cap (``evaluate.bench.MAX_NEW_TOKENS``).
     max_new_tokens: int | None = knob(None, "generation cap (default: the task's lmms-eval cap)", minimum=1)
     limit: int | None = _limit()

@@ -87,7 +87,7 @@ class RecognitionTask(ClipTask[Candidates]):
         return prediction(item, raw, select(item, raw, sample, answerer.score_answers))
 
     def answerer(self, loaded: LoadedModel) -> Answerer:
-        likelihood = LikelihoodScorer(loaded) if self.job.likelihood_fallback else None
+        likelihood = LikelihoodScorer(loaded) if self.job.likelihood else None
         return Answerer(GreedyGenerator(loaded, self.job.max_new_tokens), likelihood)
 
     def finish(self, records: list[Record], clipped: int) -> Finished:
@@ -101,7 +101,7 @@ class RecognitionTask(ClipTask[Candidates]):
             "frames": job.clips.frames,
             "time_instruction": job.time_instruction,
             "max_new_tokens": job.max_new_tokens,
-            "likelihood_fallback": job.likelihood_fallback,
+            "likelihood_fallback": job.likelihood,
             "text_fallbacks": dict(sorted(fallbacks.items())),
             "clipped": clipped,
             "model": str(job.model),
