@@ -125,11 +125,62 @@ def test_paper_run_shards_every_evaluation_and_sap_reads_the_gathered_first_pass
     assert first_passes <= gathered  # the whole first pass, never one shard's part
     shard_flags = {tuple(flag_values(line, "--shards")) for line in commands if " eval gather " not in line}
     assert shard_flags == {("8",)}
-    verbs = set()
-    for line in commands:  # each reads with the flags ``evaluate.jobs`` defines
-        words = shlex.split(line.split(" -m actionmqa ")[1].split(" > ")[0])
-        verbs.add(build_parser().parse_args(words).verb)
-    assert verbs == {"mqa", "sap", "recognition", "bench", "gather"}
+
+
+def actionmqa_commands(output: str) -> list[list[str]]:
+    """The words after ``-m actionmqa`` of each shell command in a dry run's ``-p`` output; a
+    multi-node job's ``train launch-node ... -- ARGS`` gives ARGS as ``train run``'s too."""
+    commands = []
+    for line in output.splitlines():
+        if line.startswith("Shell command:") and " -m actionmqa " in line:
+            words = shlex.split(line.split(" -m actionmqa ", 1)[1].split(" > ")[0])
+            if words[:2] == ["train", "launch-node"]:
+                split = words.index("--")
+                commands.append(["train", "run", *words[split + 1 :]])
+                words = words[:split]
+            commands.append(words)
+    return commands
+
+
+@pytest.mark.parametrize(
+    "configfile, targets, stages",
+    [
+        (
+            "config/config.yaml",
+            ("all", "perf"),
+            {"toyworld", "data", "video", "specialist", "mqa", "base", "sft", "train", "eval"}
+            | {"toybench", "report"},
+        ),
+        (
+            "config/paper.yaml",
+            ("all",),
+            {"data", "video", "specialist", "mqa", "model", "bench", "sft", "train", "eval", "report"},
+        ),
+    ],
+)
+def test_every_command_of_the_plan_reads_with_the_stages_own_parser(tmp_path, configfile, targets, stages):
+    """The rules' flags and the stages' parsers are written apart: a flag renamed in one, or a
+    prefix of a longer one, fails here rather than in a job hours into a run."""
+    result = snakemake(tmp_path, *targets, "-n", "-p", configfiles=[configfile])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    commands = actionmqa_commands(result.stdout + result.stderr)
+    read = set()
+    for words in commands:
+        try:
+            args = build_parser().parse_args(words)
+        except SystemExit:
+            pytest.fail(f"actionmqa {' '.join(words)}: not read by its parser")
+        read.add(args.stage)
+    assert read == stages
+
+
+def test_a_prefix_of_a_flag_is_not_taken_for_it(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(
+            ["eval", "throughput", "--model", "m", "--benchmark", "b", "--video-root", "v"]
+            + ["--layout", "whole", "--out", "o", "--batch-size", "4"]
+        )
+    assert "unrecognized arguments: --batch-size 4" in capsys.readouterr().err
 
 
 def test_unknown_model_in_evaluate_is_an_error(tmp_path):

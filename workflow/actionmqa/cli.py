@@ -12,6 +12,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from actionmqa.determinism import pin_cpu_code_paths
 from actionmqa.errors import UserError
@@ -35,8 +36,18 @@ STAGES: dict[str, str] = {
 }
 
 
+class WholeFlagsParser(argparse.ArgumentParser):
+    """A parser that reads flags only as spelled whole: argparse's default takes a prefix for the
+    flag it starts (``eval throughput --batch-size 4`` would set ``--batch-sizes``), so a
+    mistyped setting would run silently as another. Its sub-parsers are of its class."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="actionmqa", description=__doc__.splitlines()[0])
+    parser = WholeFlagsParser(prog="actionmqa", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     stages = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
     for name, module in STAGES.items():
