@@ -142,26 +142,26 @@ def actionmqa_commands(output: str) -> list[list[str]]:
     return commands
 
 
+PAPER_STAGES = {"data", "video", "specialist", "mqa", "model", "bench", "sft", "train", "eval", "report"}
+
+
 @pytest.mark.parametrize(
-    "configfile, targets, stages",
+    "configfiles, targets, stages",
     [
         (
-            "config/config.yaml",
+            ["config/config.yaml"],
             ("all", "perf"),
             {"toyworld", "data", "video", "specialist", "mqa", "base", "sft", "train", "eval"}
             | {"toybench", "report"},
         ),
-        (
-            "config/paper.yaml",
-            ("all",),
-            {"data", "video", "specialist", "mqa", "model", "bench", "sft", "train", "eval", "report"},
-        ),
+        (["config/paper.yaml"], ("all",), PAPER_STAGES),
+        (["config/paper.yaml", "config/rehearsal.yaml"], ("all",), PAPER_STAGES | {"rehearsal"}),
     ],
 )
-def test_every_command_of_the_plan_reads_with_the_stages_own_parser(tmp_path, configfile, targets, stages):
+def test_every_command_of_the_plan_reads_with_the_stages_own_parser(tmp_path, configfiles, targets, stages):
     """The rules' flags and the stages' parsers are written apart: a flag renamed in one, or a
     prefix of a longer one, fails here rather than in a job hours into a run."""
-    result = snakemake(tmp_path, *targets, "-n", "-p", configfiles=[configfile])
+    result = snakemake(tmp_path, *targets, "-n", "-p", configfiles=configfiles)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     commands = actionmqa_commands(result.stdout + result.stderr)
     read = set()
