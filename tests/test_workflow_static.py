@@ -380,12 +380,12 @@ def test_the_base_rules_pass_their_recipes_through_the_stages_own_parser(tmp_pat
     def recipes(configfiles):
         result = snakemake(tmp_path, "-n", "-p", "results/toy/base/init", configfiles=configfiles)
         assert result.returncode == 0, result.stderr[-3000:]
-        commands = base_commands(result.stdout + result.stderr)
-        parsed = {}
-        for verb, recipe in (("vision", VisionRecipe), ("language", LanguageRecipe)):
-            words = shlex.split(commands[verb].split(" -m actionmqa ")[1].split(" > ")[0])
-            parsed[verb] = from_arguments(recipe, build_parser().parse_args(words))
-        return parsed
+        planned = actionmqa_commands(result.stdout + result.stderr)
+        commands = {words[1]: words for words in planned if words[0] == "base"}
+        return {
+            verb: from_arguments(recipe, build_parser().parse_args(commands[verb]))
+            for verb, recipe in (("vision", VisionRecipe), ("language", LanguageRecipe))
+        }
 
     assert recipes(["config/config.yaml"]) == {"vision": VisionRecipe(), "language": LanguageRecipe()}
     assert recipes(["config/config.yaml", "config/trials/fan_in_language.yaml"])["language"] == (
